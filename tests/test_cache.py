@@ -1,0 +1,53 @@
+import os
+
+import pytest
+
+from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, file_hash, home
+from taskdistill.config import ConfigError, StrictModel, load_yaml
+
+
+def test_home_follows_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKDISTILL_HOME", str(tmp_path / "h"))
+    assert home() == tmp_path / "h" and home().is_dir()
+
+
+def test_content_hash_is_order_independent_and_value_sensitive():
+    assert content_hash({"a": 1, "b": 2}) == content_hash({"b": 2, "a": 1})
+    assert content_hash({"a": 1}) != content_hash({"a": 2})
+    assert content_hash(0.1) != content_hash(0.10000001)
+
+
+def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
+    final = tmp_path / "out"
+    with pytest.raises(RuntimeError), atomic_dir(final) as d:
+        (d / "half.bin").write_bytes(b"x")
+        raise RuntimeError("killed")
+    assert not final.exists()
+    assert os.listdir(tmp_path) == []
+    with atomic_dir(final) as d:
+        (d / "whole.bin").write_bytes(b"x")
+    assert (final / "whole.bin").read_bytes() == b"x"
+
+
+def test_atomic_json_and_file_hash(tmp_path):
+    p = atomic_write_json(tmp_path / "r.json", {"x": 1})
+    h1 = file_hash(p)
+    atomic_write_json(p, {"x": 2})
+    assert file_hash(p) != h1
+
+
+class _Cfg(StrictModel):
+    lr: float
+    steps: int = 10
+
+
+def test_load_yaml_names_file_and_field(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("lr: 0.1\nstep: 3\n")
+    with pytest.raises(ConfigError, match=r"(?s)c.yaml.*'step'"):
+        load_yaml(f, _Cfg)
+    f.write_text("lr: fast\n")
+    with pytest.raises(ConfigError, match=r"field 'lr'"):
+        load_yaml(f, _Cfg)
+    f.write_text("lr: 0.5\n")
+    assert load_yaml(f, _Cfg).steps == 10
