@@ -100,3 +100,11 @@ def test_real_smollm2_converts_loads_and_knows_paris(smollm2):
     with torch.no_grad():
         nxt = model(**ids).logits[0, -1].argmax().item()
     assert tok.decode(nxt) == " Paris"
+
+
+def test_tiny_spec_materialises_a_real_checkpoint():
+    model, tok = load_model("tiny:qwen3")
+    assert model.config.model_type == "qwen3"
+    again, _ = load_model("tiny:qwen3")
+    sd1, sd2 = model.state_dict(), again.state_dict()
+    assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)

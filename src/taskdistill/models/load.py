@@ -82,19 +82,36 @@ def _check_checkpoint_dir(path: Path, spec: str) -> None:
                              f"(looked for {', '.join(WEIGHT_FILES)})")
 
 
+def tiny_checkpoint(spec: str) -> Path:
+    """``tiny:<arch>`` (e.g. ``tiny:llama``, ``tiny:qwen3``): a random tiny model saved once as a real
+    checkpoint folder, so CLI commands, sweeps and tests can run end to end in seconds."""
+    from taskdistill.models.tiny import make_tiny_model
+
+    arch = spec.split(":", 1)[1]
+    dest = stage_dir("models") / f"tiny-{arch}"
+    if not (dest / "config.json").exists():
+        model, tok = make_tiny_model(arch)
+        with atomic_dir(dest) as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+    return dest
+
+
 def resolve_model_dir(spec: str | Path, quiet: bool = False) -> Path:
     """Turn a spec into a local checkpoint folder (converting a registry GGUF on first use)."""
     spec_s = str(spec)
     if spec_s in REGISTRY:
         path = convert_gguf(spec_s, quiet=quiet)
+    elif spec_s.startswith("tiny:"):
+        path = tiny_checkpoint(spec_s)
     elif Path(spec_s).expanduser().exists():
         path = Path(spec_s).expanduser().resolve()
         if not path.is_dir():
             raise ModelLoadError(f"{spec_s}: is a file; pass the checkpoint folder that holds config.json")
     elif spec_s.startswith(("/", ".", "~")) or spec_s.count("/") != 1:
         raise ModelLoadError(
-            f"model '{spec_s}': no such path, and not a registry name ({', '.join(REGISTRY)}) "
-            "or a hub id of the form org/name"
+            f"model '{spec_s}': no such path, and not a registry name ({', '.join(REGISTRY)}), "
+            "a tiny test model (tiny:llama, tiny:qwen2, tiny:qwen3, tiny:mistral) or a hub id org/name"
         )
     else:
         from huggingface_hub import snapshot_download
