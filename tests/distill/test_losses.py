@@ -157,19 +157,22 @@ def test_blended_endpoints_are_exact():
 
 def test_blended_answer_weight():
     logits, teacher, targets, segments = _blend_inputs()
-    got, _ = blended_cot_loss(logits, targets, teacher, 0.0, segments=segments, answer_weight=3.0)
-    ce = cross_entropy(logits, targets, reduction="none")
+    got, _ = blended_cot_loss(logits.detach(), targets, teacher, 0.0, segments=segments, answer_weight=3.0)
+    ce = cross_entropy(logits.detach(), targets, reduction="none")
     w = torch.tensor([1, 1, 1, 1, 3, 3.0])
-    assert got.item() == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-6)
+    assert got.item() == pytest.approx(float((ce * w).sum().detach() / w.sum()), rel=1e-6)
 
 
-def test_blended_gradients_finite_under_sharp_disagreement():
+@pytest.mark.parametrize("scale", [20.0, 1e4])
+def test_blended_gradients_finite_under_sharp_disagreement(scale):
+    """Student certain of token 0, teacher certain of token 5, the sampled target is token 7.
+    At scale 1e4 the softmaxes saturate in float32 (gradients may vanish but must stay finite)."""
     V = 30
-    logits = torch.full((4, V), -1e4)
-    logits[:, 0] = 1e4  # student certain of token 0
+    logits = torch.full((4, V), -scale)
+    logits[:, 0] = scale
     logits.requires_grad_(True)
-    tl = torch.full((4, V), -1e4)
-    tl[:, 5] = 1e4  # teacher certain of token 5
+    tl = torch.full((4, V), -scale)
+    tl[:, 5] = scale
     lp = torch.log_softmax(tl, -1)
     top_lp, top_ids = lp.topk(4, dim=-1)
     targets = torch.full((4,), 7)
@@ -180,7 +183,10 @@ def test_blended_gradients_finite_under_sharp_disagreement():
             (g,) = torch.autograd.grad(loss, logits)
             assert torch.isfinite(loss), (lam, variant)
             assert torch.isfinite(g).all(), (lam, variant)
-            assert g.abs().sum() > 0
+            # pure reverse KL and JSD saturate with a (nearly) one-hot student: almost no gradient
+            # (why forward KL is the default and the blend keeps a CE term)
+            if scale < 100 and (lam < 1.0 or variant == "forward"):
+                assert g[:, 0].gt(0).all(), (lam, variant)  # pushes the student off its wrong token
 
 
 def test_blend_weight_schedule():

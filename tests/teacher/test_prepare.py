@@ -9,8 +9,8 @@ from taskdistill.teacher.prepare import load_report, mixed_examples, prepare_tea
 
 from .conftest import make_split
 
-CFG = TeacherConfig(steps=3, batch_size=4, lr=1e-3, warmup_steps=1, eval_limit=4, heldout_examples=2, cot_eval_limit=2,
-                    checkpoint_every=2, max_length=320)
+CFG = TeacherConfig(steps=3, batch_size=4, lr=1e-3, warmup_steps=1, eval_limit=4, heldout_examples=2,
+                    cot_eval_limit=2, cot_fraction=0.5, checkpoint_every=2, max_length=320)
 
 
 def test_mixed_examples_cover_both_formats():

@@ -88,13 +88,9 @@ def _position_losses(logits: torch.Tensor, batch: Batch, teacher: TeacherTopK | 
     if cfg.supervision in ("label", "cot"):
         kl = kd_loss(logits, teacher, cfg.temperature, cfg.kd, reduction="none")
         return kl, {"kl": kl}
-    per, _ = blended_cot_loss(logits, batch.targets, teacher, lam, cfg.temperature, variant=cfg.kd,
-                              reduction="none")
-    parts = {}
-    if lam > 0:
-        parts["kl"] = kd_loss(logits.detach(), teacher, cfg.temperature, cfg.kd, reduction="none")
-    if lam < 1:
-        parts["ce"] = cross_entropy(logits.detach(), batch.targets, reduction="none")
+    # reduction="none": per-position blend and per-position components (the trainer weights them)
+    per, parts = blended_cot_loss(logits, batch.targets, teacher, lam, cfg.temperature, variant=cfg.kd,
+                                  reduction="none")
     return per, parts
 
 
@@ -242,7 +238,9 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
                 print("note: eval examples are not in the teacher cache; held-out KL is not reported")
             eval_cache = None
 
-    accelerator = Accelerator()
+    # cpu=True when there is no GPU: under torchrun / `accelerate launch --multi_gpu` on a CPU-only
+    # machine this selects gloo DDP (MULTI_CPU) instead of silently running N independent copies.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     run_hash = content_hash(cfg, examples_hash(examples), cache.teacher_hash if cache else None,
                             model_fingerprint(model), world)

@@ -51,9 +51,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from taskdistill.cache import atomic_write_json
         from taskdistill.cli import quiet
-        from taskdistill.evaluate.record import evaluate_model
+        from taskdistill.evaluate.record import evaluate_model, save_record
 
         if scoring not in ("cloze", "letter"):
             raise typer.BadParameter(f"--scoring must be cloze or letter, not {scoring!r}")
@@ -72,7 +71,7 @@ def register(app: typer.Typer) -> None:
             Console(stderr=True).print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         if out is not None:
-            atomic_write_json(out, rec)
+            save_record(rec, out)
         t = Table(title=f"eval: {model}")
         t.add_column("metric")
         t.add_column("value", justify="right")

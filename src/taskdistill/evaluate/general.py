@@ -179,14 +179,14 @@ def load_mmlu_parquet(path: str | Path) -> list[MCItem]:
     if missing:
         raise MMLUFormatError(f"{path}: missing column(s) {missing}; columns are {list(df.columns)}")
     items = []
-    for r, row in enumerate(df.itertuples(index=False)):
-        where = f"{row.__file} row {r}"
-        choices = tuple(str(c) for c in row.choices)
+    for r, row in enumerate(df.to_dict("records")):
+        where = f"{row['__file']} row {r}"
+        choices = tuple(str(c) for c in row["choices"])
         if len(choices) < 2:
             raise MMLUFormatError(f"{where} field 'choices': needs at least 2 options, got {len(choices)}")
-        subject = _subject(getattr(row, "subject", "unknown"))
-        items.append(MCItem(f"{Path(row.__file).stem}:{r}", subject, str(row.question), choices,
-                            _letter_index(row.answer, len(choices), f"{where} field 'answer'")))
+        subject = _subject(row.get("subject", "unknown"))
+        items.append(MCItem(f"{Path(row['__file']).stem}:{r}", subject, str(row["question"]), choices,
+                            _letter_index(row["answer"], len(choices), f"{where} field 'answer'")))
     return items
 
 

@@ -161,6 +161,25 @@ def _default_headlines(n: int) -> list[str]:
     return [_HEADLINES[i % len(_HEADLINES)] for i in range(n)]
 
 
+def save_record(record: dict, path: str | Path) -> Path:
+    """Write a record as JSON atomically, numbers as JSON numbers (``cache.atomic_write_json``
+    would turn floats into strings for hashing)."""
+    import json
+
+    from taskdistill.cache import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(record, indent=1, allow_nan=True) + "\n")
+
+
+def load_record(path: str | Path) -> dict:
+    import json
+
+    rec = json.loads(Path(path).read_text())
+    if rec.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a taskdistill evaluation record (schema {rec.get('schema')!r})")
+    return rec
+
+
 def flatten_record(record: dict) -> dict:
     """Flat ``{"a.b": scalar}`` view for the results store: nested dicts joined with dots; lists
     (per-class tables, confusion, per-example scores) are left out; per-subject/supercategory

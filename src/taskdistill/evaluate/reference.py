@@ -49,7 +49,8 @@ def _task_yaml(name: str, data: Path, scoring: str) -> str:
 
 
 def lmeval_mmlu(model, tokenizer, items: list[MCItem], *, scoring: str, batch_size: int = 16) -> dict:
-    """Run lm-eval's HFLM on ``items``: per-item option log-likelihoods, contexts, acc, seconds."""
+    """Run lm-eval's HFLM on ``items``: per-item option log-likelihoods, contexts, acc, and the
+    seconds spent in its ``loglikelihood`` call (``seconds_total`` adds task and dataset setup)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     from lm_eval import simple_evaluate
@@ -67,17 +68,30 @@ def lmeval_mmlu(model, tokenizer, items: list[MCItem], *, scoring: str, batch_si
         name = f"td_mmlu_{scoring}"
         (tmp / f"{name}.yaml").write_text(_task_yaml(name, data, scoring))
         lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(model.device))
+        # time only lm-eval's scoring call (its tokenization + forwards), not task/dataset setup
+        timing = {"loglikelihood": 0.0}
+        scorer = lm.loglikelihood
+
+        def timed(requests, *a, **kw):
+            t = time.perf_counter()
+            try:
+                return scorer(requests, *a, **kw)
+            finally:
+                timing["loglikelihood"] += time.perf_counter() - t
+
+        lm.loglikelihood = timed
         t0 = time.perf_counter()
         res = simple_evaluate(model=lm, tasks=[name], task_manager=TaskManager(include_path=str(tmp)),
                               num_fewshot=0, log_samples=True, bootstrap_iters=0)
-        seconds = time.perf_counter() - t0
+        total = time.perf_counter() - t0
     samples = sorted(res["samples"][name], key=lambda s: s["doc_id"])
     lls = [np.array([r[0][0] for r in s["resps"]], dtype=np.float64) for s in samples]
     contexts = [s["arguments"][0][0] if isinstance(s["arguments"][0], (list, tuple))
                 else s["arguments"]["gen_args_0"]["arg_0"] for s in samples]
     metrics = res["results"][name]
     return {"loglik": lls, "contexts": contexts, "acc": float(metrics["acc,none"]),
-            "acc_norm": float(metrics.get("acc_norm,none", float("nan"))), "seconds": seconds}
+            "acc_norm": float(metrics.get("acc_norm,none", float("nan"))), "seconds": timing["loglikelihood"],
+            "seconds_total": total}
 
 
 def compare(ours: list[np.ndarray], ref: list[np.ndarray], *, tol: float = 1e-4) -> dict:

@@ -51,9 +51,11 @@ def print_fits(fits, console) -> None:
     console.print(t)
     for g in fits.groups:
         for gap in g.gaps:
+            lo, hi = gap["ci"]
+            ci = f"[{lo:+.3f}, {hi:+.3f}]" if lo is not None and hi is not None and lo == lo else "[no interval]"
+            p = gap["p_general_first"]
             console.print(f"{g.name}: collapse({gap['general']}) - collapse({gap['indomain']}) = "
-                          f"{gap['gap']:+.3f} [{gap['ci'][0]:+.3f}, {gap['ci'][1]:+.3f}] "
-                          f"(P(general first) = {gap['p_general_first']:.2f})")
+                          f"{gap['gap']:+.3f} {ci}" + (f" (P(general first) = {p:.2f})" if p is not None else ""))
 
 
 def register(app: typer.Typer) -> None:
@@ -82,6 +84,8 @@ def register(app: typer.Typer) -> None:
                       min_f1: float | None = typer.Option(None, "--min-f1", help="Minimum in-domain macro-F1."),
                       max_params: float | None = typer.Option(None, "--max-params",
                                                               help="Maximum params ratio (student/teacher)."),
+                      params: float | None = typer.Option(None, "--params",
+                                                          help="Fix the params ratio (answer: data + supervision)."),
                       min_mmlu: float | None = typer.Option(None, "--min-mmlu", help="Minimum MMLU accuracy."),
                       max_nll: float | None = typer.Option(None, "--max-nll", help="Maximum in-domain NLL."),
                       max_data: float | None = typer.Option(None, "--max-data", help="Maximum training examples."),
@@ -100,7 +104,7 @@ def register(app: typer.Typer) -> None:
         df = _load(sweep, results)
         fits = _fits(df, fits_path, n_boot, seed, progress=not quiet() and not as_json)
         rec = recommend(df, fits, min_f1=min_f1, max_params=max_params, min_mmlu=min_mmlu, max_nll=max_nll,
-                        max_data=max_data, confident=confident)
+                        max_data=max_data, params=params, confident=confident)
         if as_json:
             print(json.dumps(rec.to_dict(), indent=1, default=float))
             return

@@ -73,13 +73,15 @@ def _fmt_D(D: float) -> str:
 
 def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None = None,
               max_params: float | None = None, min_mmlu: float | None = None, max_nll: float | None = None,
-              max_data: float | None = None, confident: bool = False, f1_metric: str = "indomain.macro_f1",
+              max_data: float | None = None, params: float | None = None, confident: bool = False,
+              f1_metric: str = "indomain.macro_f1",
               supervision: str | None = None, method: str | None = None, schedule: str | None = None,
               n_grid: int = 40, top: int = 5) -> Recommendation:
     """Cheapest setting predicted to meet every constraint (see module docstring for "cheapest").
 
     ``confident=True`` requires the conservative end of the bootstrap interval to meet each constraint,
-    not just the point prediction. ``max_params`` bounds ``params_ratio`` (counting embeddings).
+    not just the point prediction. ``max_params`` bounds ``params_ratio`` (counting embeddings); ``params``
+    fixes it instead ("my student will have this size: how much data, which supervision?").
     """
     cons = []
     if min_f1 is not None:
@@ -93,6 +95,8 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         desc.append(f"params ratio <= {max_params:g}")
     if max_data is not None:
         desc.append(f"training examples <= {max_data:g}")
+    if params is not None:
+        desc.append(f"params ratio = {params:g}")
     filters = {"supervision": supervision, "method": method, "schedule": schedule}
     notes: list[str] = []
     cands = []
@@ -110,6 +114,12 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         r_lo, r_hi = min(r_obs), max(r_obs)
         D_lo, D_hi = min(D_obs), max(D_obs)
         r_grid = np.unique(np.concatenate([r_obs, np.linspace(r_lo * R_MARGIN, r_hi, n_grid)]))
+        if params is not None:
+            if not r_lo * R_MARGIN - 1e-9 <= params <= r_hi + 1e-9:
+                notes.append(f"{g.name}: params ratio {params:g} is outside the fitted range "
+                             f"[{r_lo:.3f}, {r_hi:.3f}] (+ mild margin)")
+                continue
+            r_grid = np.array([float(params)])
         D_grid = np.unique(np.concatenate([D_obs, np.geomspace(D_lo, D_hi * D_MARGIN, n_grid)]))
         if max_params is not None:
             r_grid = r_grid[r_grid <= max_params + 1e-9]
@@ -120,7 +130,7 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
             continue
         RR, DD = np.meshgrid(r_grid, D_grid, indexing="ij")
         rr, dd = RR.ravel(), DD.ravel()
-        preds = {m: g.metrics[m].predict(dd, rr, ci=fits.settings.get("ci", 0.95)) for m in ok_metrics}
+        preds = {m: g.metrics[m].predict(dd, rr, ci=fits.settings.get("ci", 0.95)) for m in needed}
         good = np.ones(len(rr), bool)
         for c in cons:
             mean, lo, hi = preds[c.metric]
@@ -133,7 +143,7 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         for i in range(len(rr)):
             cands.append({"group": g, "r": float(rr[i]), "D": float(dd[i]), "good": bool(good[i]),
                           "ex": bool(r_ex[i] or d_ex[i]), "r_ex": bool(r_ex[i]), "d_ex": bool(d_ex[i]),
-                          "pred": {m: tuple(float(v[i]) for v in preds[m]) for m in ok_metrics},
+                          "pred": {m: tuple(float(v[i]) for v in preds[m]) for m in needed}, "metrics": ok_metrics,
                           "range": (r_lo, r_hi, D_lo, D_hi)})
     if not cands:
         return Recommendation(False, "no fitted group can answer these constraints: "
@@ -144,6 +154,10 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
 
     def describe(c) -> dict[str, Any]:
         g = c["group"]
+        for m in c["metrics"]:  # every fitted metric at the chosen point, not just the constrained ones
+            if m not in c["pred"]:
+                v = g.metrics[m].predict(np.array([c["D"]]), np.array([c["r"]]), ci=fits.settings.get("ci", 0.95))
+                c["pred"][m] = tuple(float(x[0]) for x in v)
         return {**g.key, "params_ratio": round(c["r"], 4), "dataset_size": int(round(c["D"])),
                 "nearest_target": _nearest_target(results, c["r"]), "extrapolated": c["ex"],
                 "predicted": {m: {"mean": v[0], "low": v[1], "high": v[2]} for m, v in c["pred"].items()}}
@@ -178,7 +192,8 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
              f"[{best['pred'][c.metric][1]:.3f}, {best['pred'][c.metric][2]:.3f}]" for c in cons]
     msg = (f"{best['group'].name} at params ratio {best['r']:.2f} with {_fmt_D(best['D'])} training examples"
            + (f": predicted {', '.join(parts)}" if parts else "")
-           + ("" if conf else " (the interval does not clear every constraint)")
+           + ("" if conf else " (at the edge: the interval straddles a constraint; --confident asks for "
+                                "a setting whose whole interval clears it)")
            + (f". EXTRAPOLATED: {'; '.join(ex)}" if ex else ""))
     seen, alts = {best["group"].name}, []
     for c in good[1:]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from taskdistill.cache import content_hash
@@ -88,8 +89,22 @@ class Cell:
                 f"{s['schedule']} seed={s['seed']}")
 
 
+def data_identity(spec: SweepSpec) -> str:
+    """What the data node's key must change with: the split files' bytes for ``data.path``, or the
+    generated dataset's folder (named by a hash of its generation settings and sources) for a name."""
+    if spec.data.path:
+        from taskdistill.cache import file_hash
+
+        folder = Path(spec.data.path).expanduser()
+        files = [folder / f"{s}.parquet" for s in ("train", "validation", "test")]
+        return content_hash([file_hash(f) if f.is_file() else f"missing:{f}" for f in files])
+    from taskdistill.data.default import dataset_dir
+
+    return dataset_dir(spec.data.name).name
+
+
 def _shared_nodes(spec: SweepSpec) -> dict[str, Node]:
-    data = Node("data", {"name": spec.data.name, "path": spec.data.path})
+    data = Node("data", {"name": spec.data.name, "path": spec.data.path, "identity": data_identity(spec)})
     pool = Node("pool", {"max_size": max(spec.grid.dataset_size), "seed": spec.data.subsample_seed},
                 (("data", data),))
     teacher = Node("teacher", {"base": spec.teacher.base, "prepare": spec.teacher.prepare}, (("data", data),))

@@ -30,6 +30,8 @@ from taskdistill.sweep.runner import (
 )
 from taskdistill.sweep.spec import SweepSpec
 
+QUIET_ENV = "TASKDISTILL_QUIET"  # read by taskdistill.sweep.stages.RealStages
+
 
 def total_memory_gb() -> float:
     try:
@@ -92,6 +94,8 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
     memory_gb = memory_gb if memory_gb is not None else ex.memory_gb
     address = address or ex.ray_address
     console = Console(stderr=True, quiet=quiet)
+    if quiet:  # stage implementations (and worker processes, which inherit it) read this
+        os.environ[QUIET_ENV] = "1"
     store, cells = register(spec, sweep_dir)
     todo = pending_cells(store, cells, retry_failed=retry_failed)
     counts = {"done": 0, "skipped": 0, "failed": 0}

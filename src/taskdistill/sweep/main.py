@@ -82,6 +82,7 @@ def fit_and_report(sweep_dir: Path, console: Console) -> dict[str, Any]:
     from taskdistill.sweep.store import load_results
 
     out: dict[str, Any] = {"fits": None, "report": None, "notes": []}
+    fit_error = None
     df = load_results(sweep_dir, include_failed=True)
     try:
         from taskdistill.scaling.fit import Fits, fit_table
@@ -101,6 +102,7 @@ def fit_and_report(sweep_dir: Path, console: Console) -> dict[str, Any]:
             with console.status("fitting scaling laws ..."):
                 fits = fit_table(df)
         except ResultsError as exc:
+            fit_error = str(exc)
             out["notes"].append(f"no scaling fits: {exc}")
         if fits is not None:
             from taskdistill.cache import atomic_write_json
@@ -113,9 +115,26 @@ def fit_and_report(sweep_dir: Path, console: Console) -> dict[str, Any]:
     except ImportError as exc:
         out["notes"].append(f"report unavailable in this installation ({exc})")
         return out
-    with console.status("writing the report ..."):
-        out["report"] = build_report(df, fits, sweep_dir / "report")
+    df.attrs["source"] = str(sweep_dir)
+    report_dir = sweep_dir / "report"
+    report_stamp = report_dir / "source.json"
+    html, md = report_dir / "report.html", report_dir / "report.md"
+    if not (html.is_file() and md.is_file() and report_stamp.is_file()
+            and json.loads(report_stamp.read_text()).get("key") == key):
+        with console.status("writing the report ..."):
+            html, md = build_report(df, fits, report_dir, title=f"taskdistill report: {sweep_dir.name}",
+                                    fit_error=fit_error)
+        from taskdistill.cache import atomic_write_json
+
+        atomic_write_json(report_stamp, {"key": key})
+    out["report"] = {"html": html, "md": md}
     return out
+
+
+def _stdout() -> Console:
+    """Tables go to stdout; wide enough for the results table even when piped to a log file."""
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
 
 
 def run_main(preset: str | None = None, config: str | Path | None = None, out: str | Path | None = None,
@@ -146,12 +165,12 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
     teacher = runner.ensure(shared["teacher"])
     console.print(f"teacher: {teacher['path']} ({teacher['params'] / 1e6:.1f}M params)")
     if demo_n > 0:
-        Console().print(teacher_demo_table(teacher["path"], Path(data["path"]) / "test.parquet", n=demo_n))
+        _stdout().print(teacher_demo_table(teacher["path"], Path(data["path"]) / "test.parquet", n=demo_n))
 
     # 2. the grid
     counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, address=address, quiet=quiet)
     df = load_results(sweep_dir)
-    Console().print(results_table(df))
+    _stdout().print(results_table(df))
     failed = [c for c in store.cells() if c["status"] == "failed"]
     for c in failed:
         last = (c["error"] or "").strip().splitlines()[-1:] or ["?"]
@@ -168,7 +187,7 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
            f"{elapsed / 60:.1f} min")
     console.print(msg)
     if rep["report"]:
-        Console().print(f"report: {rep['report']}")
-    Console().print(f"results: {sweep_dir / 'results.sqlite'}  (taskdistill sweep export {sweep_dir} --out "
+        _stdout().print(f"report: {rep['report']['html']}  (Markdown twin: {rep['report']['md']})")
+    _stdout().print(f"results: {sweep_dir / 'results.sqlite'}  (taskdistill sweep export {sweep_dir} --out "
                     "results.csv)")
     return 1 if failed else 0

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from taskdistill.sweep.executors import QUIET_ENV  # noqa: F401  (re-exported for the main job)
 from taskdistill.sweep.runner import THREADS_ENV
 
-QUIET_ENV = "TASKDISTILL_QUIET"
 SPLITS = ("train", "validation", "test")
 
 

@@ -30,6 +30,22 @@ def _alive(pid: int | None, host: str | None) -> bool | None:
     return True
 
 
+def _cached_stage_means(nodes_dir: Path, stages: set[str]) -> dict[str, float]:
+    import json
+
+    seen: dict[str, list[float]] = {}
+    if not nodes_dir.is_dir():
+        return {}
+    for d in nodes_dir.iterdir():
+        stage = d.name.split("-", 1)[0]
+        if stage in stages and (d / "node.json").is_file():
+            try:
+                seen.setdefault(stage, []).append(float(json.loads((d / "node.json").read_text())["seconds"]))
+            except (ValueError, KeyError, json.JSONDecodeError):
+                continue
+    return {s: mean(v) for s, v in seen.items()}
+
+
 def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
     store = Store(sweep_dir, create=False)
     cells = store.cells()
@@ -43,6 +59,9 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
     from taskdistill.sweep.runner import NODE_FILE
 
     nodes_dir = Path(store.get_meta("home") or _home()) / "nodes"
+    missing_stages = {c_stage for c in cells for c_stage in (k.split("-", 1)[0] for k in c["stages"])} - set(stage_mean)
+    if missing_stages:  # not measured in this sweep yet: fall back on the same stages of other sweeps
+        stage_mean.update(_cached_stage_means(nodes_dir, missing_stages))
     counts = {"done": 0, "running": 0, "failed": 0, "pending": 0, "interrupted": 0}
     rows = []
     remaining: dict[str, str] = {}

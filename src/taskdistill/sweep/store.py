@@ -192,6 +192,23 @@ def _flatten_record(record: dict[str, Any]) -> dict[str, Any]:
     return {k: (json.dumps(v, default=str) if isinstance(v, list | tuple | dict) else v) for k, v in flat.items()}
 
 
+METRIC_PREFIXES = ("indomain.", "mmlu.")
+
+
+def _split_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    """Keep ``indomain.*`` / ``mmlu.*`` columns numeric (fits read every such column as a metric);
+    their descriptive strings (MMLU variant, scoring settings) move to ``info.<name>``."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if k.startswith(METRIC_PREFIXES) and not (v is None or isinstance(v, int | float)):
+            out[f"info.{k}"] = v
+        elif k.startswith(METRIC_PREFIXES) and isinstance(v, bool):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
 def load_results(sweep_dir: str | Path, include_failed: bool = False):
     """All result rows of a sweep as a DataFrame: axes, ``params_ratio``, ``status``, flattened metrics.
 
@@ -205,7 +222,7 @@ def load_results(sweep_dir: str | Path, include_failed: bool = False):
         row: dict[str, Any] = {"cell_id": r["cell_id"]}
         row.update({a: r["settings"].get(a) for a in AXES})
         row["status"] = "done"
-        row.update(_flatten_record(r["record"]))
+        row.update(_split_metrics(_flatten_record(r["record"])))
         for k in ("params_ratio", "params_ratio_nonemb", "params", "params_nonemb"):
             if k in r["provenance"]:
                 row[k] = r["provenance"][k]

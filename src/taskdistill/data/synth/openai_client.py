@@ -80,7 +80,7 @@ class ChatClient:
                 if exc.code != 429 and exc.code < 500:
                     raise ChatClientError(f"{self.url}: HTTP {exc.code}: {detail}") from exc
                 last = f"HTTP {exc.code}: {detail}"
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 self.attempts_log.append("timeout")
                 last = f"timeout after {self.timeout}s ({exc})"
             except urllib.error.URLError as exc:

@@ -37,6 +37,10 @@ from taskdistill.data.synth.filters import REASONS, filter_batch
 from taskdistill.data.synth.templates import Difficulty, Sample
 from taskdistill.data.taxonomy import CATEGORIES, LABELS, TAXONOMY
 
+# Bump when a change to the loop, dedup, filters or splits changes what a given config produces
+# (the default dataset's cache folder is keyed on it).
+PIPELINE_VERSION = 1
+
 
 class SynthConfig(StrictModel):
     backend: Literal["template", "hf", "openai"] = "template"
@@ -264,9 +268,10 @@ def run_iteration(st: _State, backend, embedder) -> None:
     keep = st.index.add_batch(emb) if len(uniq) else np.zeros(0, bool)
     n_near = int((~keep).sum())
     kept_idx = np.nonzero(keep)[0]
-    if len(kept_idx) > room:  # the index already holds them; trim both consistently
-        kept_idx = kept_idx[:room]
-        _trim_index(st, len(np.nonzero(keep)[0]) - room)
+    if len(kept_idx) > room:  # last iteration overshoots: keep the rows the target needs most
+        chosen = _pick_for_target([uniq[i].label for i in kept_idx], st.counts(), cfg.target(), room)
+        _trim_index(st, len(kept_idx), chosen)
+        kept_idx = kept_idx[chosen]
     kept = [uniq[i] for i in kept_idx]
     kept_emb = emb[kept_idx]
     for s in kept:
@@ -299,10 +304,33 @@ def run_iteration(st: _State, backend, embedder) -> None:
     st._trained_now = st.index.trained and not trained_before
 
 
-def _trim_index(st: _State, extra: int) -> None:
-    """Remove the last ``extra`` vectors added (the final iteration overshot ``size``)."""
-    v = st.index.vectors()[: len(st.index) - extra]
-    st.index.load_state(v, st.index.centroids)
+def _pick_for_target(labels: list[str], counts: np.ndarray, target: np.ndarray, room: int) -> np.ndarray:
+    """Positions (sorted) of ``room`` of ``labels`` chosen greedily for the most under-filled class,
+    first occurrence first: the final, trimmed iteration still lands near the target distribution."""
+    counts = counts.astype(float).copy()
+    by_label: dict[int, list[int]] = {}
+    for j, lab in enumerate(labels):
+        by_label.setdefault(TAXONOMY.index(lab), []).append(j)
+    ptr = dict.fromkeys(by_label, 0)
+    chosen = []
+    for _ in range(room):
+        avail = [c for c in by_label if ptr[c] < len(by_label[c])]
+        c = min(avail, key=lambda c: ((counts[c] + 1) / target[c], c))
+        chosen.append(by_label[c][ptr[c]])
+        ptr[c] += 1
+        counts[c] += 1
+    return np.array(sorted(chosen), dtype=int)
+
+
+def _trim_index(st: _State, n_added: int, chosen: np.ndarray) -> None:
+    """Drop from the index the vectors of this batch that were not ``chosen`` (positions among the
+    ``n_added`` most recent), so index and corpus stay identical."""
+    v = st.index.vectors()
+    start = len(v) - n_added
+    keep = np.ones(len(v), dtype=bool)
+    keep[start:] = False
+    keep[start + chosen] = True
+    st.index.load_state(v[keep], st.index.centroids)
 
 
 def run_pipeline(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedder=None, backend=None,

@@ -1,0 +1,83 @@
+import re
+
+import pytest
+
+from taskdistill.report import build_report
+from taskdistill.scaling import fit_table
+
+from ..scaling.synth import FAST, quickstart_results, small_fits, small_results
+
+
+def _imgs(html: str) -> list[str]:
+    return re.findall(r"<img [^>]*src='([^']*)'", html)
+
+
+def test_full_report_is_self_contained_and_has_every_figure(tmp_path):
+    html_path, md_path = build_report(small_results(), small_fits(), tmp_path, dpi=60)
+    html = html_path.read_text()
+    imgs = _imgs(html)
+    # 5 metric-vs-compression figures + vs data + trade-off + collapse + extrapolation (no matched schedules)
+    assert len(imgs) == 9
+    assert all(src.startswith("data:image/png;base64,") and len(src) > 3000 for src in imgs)
+    assert "http://" not in html and "https://" not in html  # nothing to fetch
+    md = md_path.read_text()
+    pngs = re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)
+    assert len(pngs) == 9 and all((tmp_path / p).is_file() for p in pngs)
+    for section in ("Findings", "Recommendations (computed from the fits)", "Collapse points", "Extrapolation test",
+                    "Model choice", "Settings and versions"):
+        assert section in html and section in md
+    assert "general knowledge collapses first" in html
+    assert "No schedules figure: the sweep has no cells measured with both" in md
+    assert "transformers" in md and "n_boot" in md  # versions and fit settings recorded
+
+
+def test_small_grid_report_names_under_determined_fits(tmp_path):
+    df = quickstart_results()
+    fits = fit_table(df.copy(), FAST)
+    html_path, md_path = build_report(df, fits, tmp_path, metrics=FAST.metrics, dpi=40)
+    md = md_path.read_text()
+    assert "Under-determined or constrained fits" in md
+    assert "one data size: no D term" in md and "exactly determined" in md
+    assert "No schedules figure" in md  # one schedule only: said in words, not an empty plot
+    assert len(_imgs(html_path.read_text())) >= 4
+
+
+def test_report_without_fits_still_shows_the_data(tmp_path):
+    html_path, md_path = build_report(quickstart_results(), None, tmp_path, fit_error="too few points to fit",
+                                      metrics=("indomain.macro_f1", "mmlu.acc"), dpi=40)
+    md = md_path.read_text()
+    assert "No scaling law could be fitted: too few points to fit" in md
+    assert len(_imgs(html_path.read_text())) >= 3
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(tmp_path):
+    from taskdistill.report.screenshot import ChromiumMissing, check_render, find_chromium, screenshot
+
+    try:
+        find_chromium()
+    except ChromiumMissing as exc:
+        pytest.skip(str(exc))
+    html_path, _ = build_report(small_results(), small_fits(), tmp_path)
+    chk = check_render(html_path)
+    assert chk.images_total == 9 and chk.images_loaded == 9, chk
+    assert chk.console_errors == []
+    png = screenshot(html_path, tmp_path / "shot.png", width=1000, height=1400)
+    assert png.stat().st_size > 50_000
+    # a broken figure must be caught: corrupt one image and check the same probe reports it
+    broken = tmp_path / "broken.html"
+    broken.write_text(html_path.read_text().replace("data:image/png;base64,iVBOR", "data:image/png;base64,AAAA", 1))
+    bad = check_render(broken)
+    assert bad.images_loaded == bad.images_total - 1 and not bad.ok
+
+
+def test_schedule_figure_pairs_matched_cells():
+    from taskdistill.report import figures as F
+    from taskdistill.scaling.simulate import DEFAULT_GROUPS, synthetic_results
+
+    df = synthetic_results(groups=DEFAULT_GROUPS[1:3], dataset_sizes=(6_000, 50_000), seeds=(0,), failed=0)
+    rows = df[df["method"] != "teacher"]
+    pairs = F.schedule_pairs(rows, "indomain.macro_f1")
+    assert len(pairs) == 8  # 2 data sizes x 4 targets, same supervision and method
+    fig = F.fig_schedules(rows, ["indomain.macro_f1", "mmlu.acc"])
+    assert fig is not None and "iterative better in" in fig.axes[0].get_title()

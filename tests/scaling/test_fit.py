@@ -1,0 +1,133 @@
+"""Simulator tests: laws with known parameters generate noisy grids; the fitter must recover them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taskdistill.scaling import FitSettings, Fits, ResultsError, fit_metric, fit_table
+from taskdistill.scaling.fit import collapse_point
+from taskdistill.scaling.laws import get_form
+from taskdistill.scaling.simulate import simulate_grid
+
+from .synth import FAST, quickstart_results, small_fits, small_results
+
+POWER = {"E": 0.08, "A": 0.15, "alpha": 0.35, "B": 0.05, "beta": 1.3}
+KNEE = {"E": 0.62, "A": 0.6, "alpha": 0.5, "r0": 0.5, "w": 0.06, "Lc": 0.75}
+
+
+def _true_collapse(form, params, metric_chance, teacher, D, higher_better=True):
+    law = get_form(form)
+    p = np.array([params[n] for n in law.params])
+    target = teacher - 0.5 * (teacher - metric_chance)
+    return collapse_point(lambda rr: 1 - law.predict(p, np.full_like(rr, D), rr), target, higher_better)[0]
+
+
+def test_power_law_parameters_recovered_within_their_intervals():
+    df = simulate_grid("power", POWER, "indomain.macro_f1", dataset_sizes=[6_000, 25_000, 100_000, 400_000],
+                       targets=[0.79, 0.58, 0.37, 0.16], seeds=(0, 1, 2), noise=0.03, seed=2)
+    teacher = 0.9
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["indomain.macro_f1"], "indomain.macro_f1", teacher=teacher,
+                    settings=FitSettings(n_boot=60, forms=("power",), seed=2))
+    ff = mf.forms["power"]
+    assert ff.ok and mf.chosen == "power"
+    for name, true in POWER.items():
+        lo, hi = ff.ci[name]
+        assert lo <= true <= hi, (name, true, lo, hi)
+        assert ff.params[name] == pytest.approx(true, rel=0.35)
+    true_rc = _true_collapse("power", POWER, 1 / 35, teacher, 400_000)
+    c = mf.collapse
+    assert c["status"] == "ok" and c["ci"][0] <= true_rc <= c["ci"][1]
+    assert c["r"] == pytest.approx(true_rc, abs=0.01)
+    # the correct law extrapolates to the held-out largest data size within a point of F1
+    assert ff.extrapolation["status"] == "ok" and ff.extrapolation["largest_D"]["mae"] < 0.02
+
+
+def test_knee_law_recovered_and_chosen_over_power_laws_by_held_out_error():
+    df = simulate_grid("knee", KNEE, "mmlu.acc", dataset_sizes=[2_000, 20_000, 200_000],
+                       targets=[0.9, 0.79, 0.68, 0.58, 0.5, 0.42, 0.3, 0.16], seeds=(0, 1), noise=0.01, seed=4)
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["mmlu.acc"], "mmlu.acc", teacher=0.37,
+                    settings=FitSettings(n_boot=40, cv_folds=6, seed=4))
+    assert mf.chosen == "knee", {k: v.cv for k, v in mf.forms.items()}
+    assert mf.forms["knee"].cv["rmse_log"] < 0.5 * min(mf.forms[f].cv["rmse_log"] for f in ("power", "power_log"))
+    ff = mf.forms["knee"]
+    assert ff.fixed == ["Lc"] and ff.params["Lc"] == pytest.approx(0.75)
+    for name in ("E", "r0", "w", "alpha"):
+        lo, hi = ff.ci[name]
+        assert lo <= KNEE[name] <= hi, (name, KNEE[name], lo, hi)
+    # collapse of a knee = where it has lost half the margin: close to r0 when the teacher sits at the ceiling
+    true_rc = _true_collapse("knee", KNEE, 0.25, 0.37, 200_000)
+    assert mf.collapse["ci"][0] <= true_rc <= mf.collapse["ci"][1]
+
+
+def test_too_few_points_is_a_clear_error():
+    df = simulate_grid("power", POWER, "indomain.macro_f1", dataset_sizes=[1000], targets=[0.5], seeds=(0,))
+    with pytest.raises(ResultsError, match="too few points"):
+        fit_table(df, FAST)
+    df2 = df.assign(status="failed")
+    with pytest.raises(ResultsError, match="too few points"):
+        fit_table(pd.concat([df2, df2]), FAST)
+
+
+def test_bad_tables_name_row_and_column():
+    df = small_results().copy()
+    with pytest.raises(ResultsError, match="missing column.*params_ratio"):
+        fit_table(df.drop(columns=["params_ratio"]), FAST)
+    bad = df.copy()
+    bad["indomain.macro_f1"] = bad["indomain.macro_f1"].astype(object)
+    bad.loc[5, "indomain.macro_f1"] = "n/a?"
+    with pytest.raises(ResultsError, match=r"row 5: metric 'indomain.macro_f1'"):
+        fit_table(bad, FAST)
+    neg = df.copy()
+    neg.loc[3, "params_ratio"] = -0.2
+    with pytest.raises(ResultsError, match=r"row 3: column 'params_ratio'"):
+        fit_table(neg, FAST)
+
+
+def test_failed_and_nan_rows_are_ignored():
+    base = simulate_grid("power", POWER, "indomain.macro_f1", dataset_sizes=[6_000, 50_000, 400_000],
+                         targets=[0.79, 0.58, 0.37, 0.16], seeds=(0,), noise=0.02, seed=7)
+    s = FitSettings(n_boot=5, forms=("power",), metrics=("indomain.macro_f1",))
+    ref = fit_table(base.copy(), s)
+    junk = base.iloc[:3].copy()
+    junk["status"] = "failed"
+    junk["indomain.macro_f1"] = 0.001  # absurd values in failed rows must not reach the fit
+    nan = base.iloc[:2].copy()
+    nan["indomain.macro_f1"] = np.nan
+    got = fit_table(pd.concat([base, junk, nan], ignore_index=True), s)
+    a = ref.groups[0].metrics["indomain.macro_f1"]
+    b = got.groups[0].metrics["indomain.macro_f1"]
+    assert b.n_rows == a.n_rows == len(base)
+    assert got.n_failed == 3
+    for k, v in a.forms["power"].params.items():
+        assert b.forms["power"].params[k] == pytest.approx(v, rel=1e-6, abs=1e-9)
+
+
+def test_quickstart_grid_reports_under_determined_fits_instead_of_crashing():
+    fits = fit_table(quickstart_results().copy(), FAST)
+    mf = fits.group(supervision="label").metrics["indomain.macro_f1"]
+    assert mf.status == "ok"
+    assert mf.forms["knee"].status == "under-determined"
+    assert "3 distinct compression ratios" in mf.forms["knee"].notes[0]
+    best = mf.best()
+    assert "A" in best.fixed and "beta" in best.fixed  # one data size, two ratios
+    assert any("no bootstrap interval" in n for n in best.notes) and best.ci == {}
+    assert "not validated" in " ".join(mf.notes)
+
+
+def test_shared_fits_have_gaps_and_survive_a_json_round_trip(tmp_path):
+    fits = small_fits()
+    g = fits.group(supervision="label", method="logit", schedule="iterative")
+    gap = next(x for x in g.gaps if x["general"] == "mmlu.acc" and x["indomain"] == "indomain.macro_f1")
+    # the synthetic truth: MMLU collapses near r=0.6, F1 near r=0.15
+    assert gap["gap"] > 0.3 and gap["ci"][0] > 0 and gap["p_general_first"] > 0.95
+    path = fits.save(tmp_path / "fits.json")
+    back = Fits.load(path)
+    D, r = np.array([30_000.0, 90_000.0]), np.array([0.3, 0.7])
+    for m in ("indomain.macro_f1", "mmlu.acc"):
+        a = fits.predict(g.key, m, D, r)
+        b = back.predict(g.key, m, D, r)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ResultsError, match="bad.json"):
+        Fits.load(tmp_path / "bad.json")

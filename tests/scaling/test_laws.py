@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+
+from taskdistill.scaling.laws import FORMS, UnderDetermined, get_form
+from taskdistill.scaling.metrics import METRICS, metric_spec
+
+D = np.array([2_000.0, 25_000.0, 400_000.0, 6_000.0])
+R = np.array([0.16, 0.58, 1.0, 0.37])
+P = {"power": [0.08, 0.15, 0.35, 0.05, 1.3], "power_log": [0.08, 0.15, 0.35, 0.05, 1.3],
+     "knee": [0.6, 0.1, 0.4, 0.6, 0.08, 0.75]}
+
+
+@pytest.mark.parametrize("name", list(FORMS))
+def test_analytic_jacobian_matches_finite_differences(name):
+    law, p = get_form(name), np.array(P[name])
+    J = law.jac(p, D, R)
+    for i in range(len(D)):
+        num = approx_fprime(p, lambda q, i=i: law.predict(q, D, R)[i], 1e-7)
+        np.testing.assert_allclose(J[i], num, rtol=1e-4, atol=1e-6)
+
+
+def test_r_terms_vanish_at_r_equal_one_and_grow_with_compression():
+    for name in ("power", "power_log"):
+        law = get_form(name)
+        p = np.array(P[name])
+        at_one = law.predict(p, np.array([1e5]), np.array([1.0]))[0]
+        E, A, alpha = p[:3]
+        assert at_one == pytest.approx(E + A * 100 ** -alpha)
+        L = law.predict(p, np.full(4, 1e5), np.array([0.9, 0.6, 0.3, 0.1]))
+        assert np.all(np.diff(L) > 0)
+
+
+def test_support_drops_or_pins_what_the_grid_cannot_identify():
+    power = get_form("power")
+    one_d = power.support(1, 4, 0.97)
+    assert one_d.fixed["A"] == 0 and any("no D term" in n for n in one_d.notes)
+    two = power.support(2, 2, 0.97)
+    assert "alpha" in two.fixed and "beta" in two.fixed and "A" not in two.fixed
+    assert power.support(3, 3, None).fixed == {}
+    with pytest.raises(UnderDetermined, match="3 distinct compression ratios"):
+        get_form("knee").support(4, 2, 0.75)
+    assert get_form("knee").support(3, 4, 0.75).fixed == {"Lc": 0.75}
+    assert "Lc" not in get_form("knee").support(3, 4, None).fixed
+
+
+def test_metric_distance_round_trip_and_chance_levels():
+    for m in METRICS.values():
+        y = np.array([0.3, 0.7]) if m.higher_better and m.ideal == 1 else np.array([-1.2, 0.4])
+        np.testing.assert_allclose(m.from_distance(m.distance(y)), y)
+    assert metric_spec("indomain.nll").chance == pytest.approx(np.log(35))
+    assert metric_spec("mmlu.acc").chance_distance == pytest.approx(0.75)
+    assert metric_spec("mmlu.gold_ll_per_char").chance is None
+    with pytest.raises(KeyError, match="unknown metric"):
+        metric_spec("indomain.f2")
