@@ -139,11 +139,29 @@ def test_prompt_and_cleaning():
     assert clean_completion("   ") == ""
 
 
-def test_hf_backend_tiny_model_batched():
-    b = HFBackend("tiny:llama", batch_size=3, max_new_tokens=6)
-    out = b.generate(["layoffs", "merger", "other", "shares rise"], {}, random.Random(0))
-    assert len(out) == 4 and [x.label for x in out] == ["layoffs", "merger", "other", "shares rise"]
+@pytest.fixture(scope="module")
+def tiny_backend():
+    return HFBackend("tiny:llama", batch_size=3, max_new_tokens=6)
+
+
+def test_hf_backend_tiny_model_batched(tiny_backend):
+    labels = ["layoffs", "merger", "other", "shares rise"]
+    out = tiny_backend.generate(labels, {}, random.Random(0))
+    assert len(out) == 4 and [x.label for x in out] == labels
     assert all(isinstance(x.headline, str) and x.kind == "hf" for x in out)
-    again = HFBackend("tiny:llama", batch_size=3, max_new_tokens=6).generate(
-        ["layoffs", "merger", "other", "shares rise"], {}, random.Random(0))
+    again = tiny_backend.generate(labels, {}, random.Random(0))
     assert [x.headline for x in out] == [x.headline for x in again]  # seeded sampling
+
+
+def test_pipeline_runs_with_hf_backend_and_filters_garbage(tiny_backend, tmp_path):
+    """The random tiny model writes junk: the real code path must count it by reason, not crash."""
+    from taskdistill.data.synth.embed import shared_embedder
+    from taskdistill.data.synth.pipeline import SynthConfig, load_corpus, run_pipeline
+
+    cfg = SynthConfig(backend="hf", hf_model="tiny:llama", size=50, batch_size=9, seed=0)
+    run_pipeline(tmp_path / "hf", cfg, quiet=True, embedder=shared_embedder(), backend=tiny_backend, stop_after=1)
+    rows, _, hist = load_corpus(tmp_path / "hf")
+    h = hist[0]
+    assert h["generated"] == 9 and h["malformed"] + h["exact_duplicates"] + h["near_duplicates"] + h["kept"] == 9
+    assert h["malformed"] == sum(h["malformed_by_reason"].values()) and h["malformed"] > 0
+    assert len(rows) == h["kept"]

@@ -13,18 +13,18 @@ FAST = FitSettings(n_boot=15, n_starts=5, cv_folds=4,
                    metrics=("indomain.macro_f1", "indomain.nll", "mmlu.acc"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def small_results():
     """2 groups x 3 data sizes x 4 ratios x 2 seeds, a teacher row and one failed row."""
     return synthetic_results(groups=SMALL_GROUPS, dataset_sizes=(6_000, 25_000, 100_000), seeds=(0, 1), seed=3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def small_fits():
     return fit_table(small_results().copy(), FAST)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def quickstart_results():
     """What the quickstart sweep produces: 1 data size, 2 targets, 2 supervisions, 1 seed, + teacher."""
     return synthetic_results(groups=SMALL_GROUPS[:2], dataset_sizes=(2_000,), targets=(0.79, 0.58), seeds=(0,),

@@ -43,3 +43,10 @@ def test_cli_errors_are_clear(tmp_path):
     bad.write_text("x")
     res = runner.invoke(app, ["recommend", "--results", str(bad), "--min-f1", "0.5"])
     assert res.exit_code != 0 and ".parquet" in res.output
+
+
+def test_fit_on_a_table_too_small_exits_cleanly(tmp_path):
+    csv = tmp_path / "one.csv"
+    quickstart_results().iloc[:2].to_csv(csv, index=False)  # the teacher and a single student
+    res = runner.invoke(app, ["fit", "--results", str(csv)])
+    assert res.exit_code == 2 and "too few points" in res.output and "Traceback" not in res.output

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskdistill.scaling import FitSettings, Fits, ResultsError, fit_metric, fit_table
+from taskdistill.scaling import Fits, FitSettings, ResultsError, fit_metric, fit_table
 from taskdistill.scaling.fit import collapse_point
 from taskdistill.scaling.laws import get_form
 from taskdistill.scaling.simulate import simulate_grid
@@ -77,6 +77,8 @@ def test_bad_tables_name_row_and_column():
     bad.loc[5, "indomain.macro_f1"] = "n/a?"
     with pytest.raises(ResultsError, match=r"row 5: metric 'indomain.macro_f1'"):
         fit_table(bad, FAST)
+    extra = df.assign(**{"mmlu.variant": "cloze"})  # descriptive columns with a metric prefix are kept
+    assert fit_table(extra, FAST.model_copy(update={"n_boot": 2, "metrics": ("mmlu.acc",)})).groups
     neg = df.copy()
     neg.loc[3, "params_ratio"] = -0.2
     with pytest.raises(ResultsError, match=r"row 3: column 'params_ratio'"):
@@ -131,3 +133,17 @@ def test_shared_fits_have_gaps_and_survive_a_json_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ResultsError, match="bad.json"):
         Fits.load(tmp_path / "bad.json")
+
+
+def test_fit_cached_reuses_the_fit_of_an_unchanged_table():
+    from taskdistill.cache import stage_dir
+    from taskdistill.scaling import fit_cached
+
+    df = quickstart_results().copy()
+    a = fit_cached(df, FAST)
+    b = fit_cached(df.copy(), FAST)
+    assert b.to_dict() == Fits.load(next(stage_dir("fits").glob("*.json"))).to_dict()
+    assert a.created == b.created and len(list(stage_dir("fits").glob("*.json"))) == 1
+    fit_cached(df.assign(**{"indomain.macro_f1": df["indomain.macro_f1"] * 0.99}), FAST)
+    fit_cached(df, FAST.model_copy(update={"seed": 1}))
+    assert len(list(stage_dir("fits").glob("*.json"))) == 3

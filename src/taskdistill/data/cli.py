@@ -108,7 +108,13 @@ def stats(folder: Path = typer.Argument(..., help="Dataset folder with train/val
         typer.echo(stats_table(json.loads(existing.read_text())))
         return
     splits = load_dataset(folder, keep_extra=True)
-    s = dataset_stats(splits)
+    history = None
+    if (folder / ".state").is_dir():  # a pipeline folder: keep its per-iteration table
+        from taskdistill.data.synth.pipeline import load_corpus
+
+        history = [{k: v for k, v in h.items() if k != "seconds"} for h in load_corpus(folder)[2]]
+    prev = json.loads(existing.read_text()) if existing.exists() else {}
+    s = dataset_stats(splits, history, extra={k: prev[k] for k in ("splits", "config") if k in prev})
     typer.echo(stats_table(s))
     if write:
         from taskdistill.cache import atomic_write_text

@@ -37,9 +37,13 @@ def register(app: typer.Typer) -> None:
     def distill_cmd(
         student: str = typer.Option(..., "--student", help="Student: checkpoint folder, registry name or "
                                     "tiny:<arch>."),
-        data: Path = typer.Option(..., "--data", help="Training rows: a split parquet (id, headline, label, "
-                                  "rationale) or a dataset folder (its train.parquet). For cot/blended pass "
-                                  "the annotation frame (frame_cot.parquet) so the traces are the teacher's."),
+        data: Path | None = typer.Option(None, "--data", help="Training rows: a split parquet (id, headline, "
+                                         "label, rationale) or a dataset folder (its train.parquet). For "
+                                         "cot/blended pass the annotation frame (frame_cot.parquet) so the "
+                                         "traces are the teacher's. Not needed with --annotations."),
+        annotations: Path | None = typer.Option(None, "--annotations", help="A `teacher annotate` folder: "
+                                                "its frame (teacher traces) and top-k cache for --fmt are "
+                                                "used, checked against each other."),
         out: Path = typer.Option(..., "--out", help="Run folder; the student is written to OUT/final."),
         cache: Path | None = typer.Option(None, "--cache", help="Teacher top-k cache folder (needed by "
                                           "label/cot/blended supervision)."),
@@ -92,7 +96,17 @@ def register(app: typer.Typer) -> None:
             topk = TopKCache.open(cache, expect_teacher=expect_teacher) if cache else None
             use_fmt = fmt or (topk.fmt if topk else ("cot" if cfg.needs_traces else "label"))
             model, tok = load_model(student, quiet=quiet())
-            examples = build_examples(tok, _read_split(data), fmt=use_fmt, max_length=cfg.max_length)
+            if annotations is not None:
+                from taskdistill.teacher.annotate import load_annotations
+
+                ann = load_annotations(annotations, expect_teacher=expect_teacher)
+                examples = ann.examples(tok, use_fmt)
+                if topk is None and cfg.needs_cache:
+                    topk = ann.topk_cache(use_fmt)
+            elif data is not None:
+                examples = build_examples(tok, _read_split(data), fmt=use_fmt, max_length=cfg.max_length)
+            else:
+                raise ValueError("pass --data (a split parquet) or --annotations (a teacher annotate folder)")
             held = None
             if eval_data is not None:
                 df = _read_split(eval_data, "validation").iloc[:eval_limit]

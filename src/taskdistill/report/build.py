@@ -146,6 +146,8 @@ def _collapse_table(fits) -> pd.DataFrame:
                          "chance": _f(c["chance"]), "half-margin level": _f(c["target"]),
                          "at D": f"{c['D'] / 1000:g}k", "law": c["form"],
                          "notes": "; ".join(x for x in (status[c["status"]],
+                                                         ("FAR beyond the harshest measured ratio: an extrapolation, "
+                                                          "not a measurement") if c.get("far") else
                                                          "beyond the harshest measured ratio" if c["extrapolated"]
                                                          else "", c["note"]) if x)})
     return pd.DataFrame(recs)
@@ -203,8 +205,11 @@ def findings(fits) -> list[str]:
             verdict = ("general knowledge collapses first" if np.isfinite(lo) and lo > 0 else
                        "in-domain quality collapses first" if np.isfinite(hi) and hi < 0 else
                        "the order is not resolved by the data")
+            def ex(c):
+                return " (far extrapolation)" if c.get("far") else " (extrapolated)" if c["extrapolated"] else ""
+
             out.append(f"{g.name}: MMLU accuracy loses half its teacher-to-chance margin at r = "
-                       f"{_ci(a['r'], *a['ci'])}, in-domain macro-F1 at r = {_ci(b['r'], *b['ci'])}; "
+                       f"{_ci(a['r'], *a['ci'])}{ex(a)}, in-domain macro-F1 at r = {_ci(b['r'], *b['ci'])}{ex(b)}; "
                        f"gap {_ci(gap['gap'], lo, hi)}: {verdict}.")
     return out
 

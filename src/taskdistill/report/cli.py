@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
         from taskdistill.cli import quiet
         from taskdistill.report import build_report
-        from taskdistill.scaling import FitSettings, Fits, fit_cached
+        from taskdistill.scaling import Fits, FitSettings, fit_cached
         from taskdistill.scaling.table import ResultsError, load_table
 
         try:

@@ -7,26 +7,38 @@ content), :func:`recommend`, :func:`load_table` (sweep folder or CSV/parquet -> 
 
 from __future__ import annotations
 
-from taskdistill.scaling.fit import FitSettings, Fits, fit_metric, fit_table
-from taskdistill.scaling.laws import FORMS, UnderDetermined
-from taskdistill.scaling.metrics import METRICS, MetricSpec
-from taskdistill.scaling.recommend import Recommendation, recommend
-from taskdistill.scaling.table import ResultsError, load_table
+import importlib
+
+# Imported lazily so that ``taskdistill --help`` (which imports this package for its CLI) stays fast.
+_LAZY = {
+    "FitSettings": "fit", "Fits": "fit", "fit_metric": "fit", "fit_table": "fit",
+    "FORMS": "laws", "UnderDetermined": "laws", "METRICS": "metrics", "MetricSpec": "metrics",
+    "Recommendation": "recommend", "recommend": "recommend", "ResultsError": "table", "load_table": "table",
+}
 
 
-def fit_cached(df, settings: FitSettings | None = None, *, progress: bool = False) -> Fits:
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"taskdistill.scaling.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'taskdistill.scaling' has no attribute {name!r}")
+
+
+def fit_cached(df, settings=None, *, progress: bool = False):
     """:func:`fit_table`, reusing a previous fit of the same table with the same settings.
 
     Keyed by a hash of the table's contents and the settings, so ``fit``, ``recommend`` and ``report`` on an
     unchanged sweep fit once.
     """
-    import pandas as pd
+    import hashlib
 
     from taskdistill.cache import atomic_write_text, content_hash, stage_dir
+    from taskdistill.scaling.fit import Fits, FitSettings, fit_table
+    from taskdistill.scaling.table import ResultsError
 
     settings = settings or FitSettings()
-    table = pd.util.hash_pandas_object(df.reset_index(drop=True), index=True).to_numpy().tobytes()
-    key = content_hash("fits", settings, list(map(str, df.columns)), table.hex())
+    table = df.drop(columns=["created"], errors="ignore").reset_index(drop=True)
+    digest = hashlib.sha256(table.to_json(orient="split", default_handler=str).encode()).hexdigest()
+    key = content_hash("fits", settings, digest)
     path = stage_dir("fits") / f"{key}.json"
     if path.is_file():
         try:

@@ -20,11 +20,18 @@ def _load(sweep: Path | None, results: Path | None):
 
 
 def _fits(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool):
-    from taskdistill.scaling import FitSettings, Fits, fit_cached
+    from rich.console import Console
 
-    if fits_path is not None:
-        return Fits.load(fits_path)
-    return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed), progress=progress)
+    from taskdistill.scaling import Fits, FitSettings, fit_cached
+    from taskdistill.scaling.table import ResultsError
+
+    try:
+        if fits_path is not None:
+            return Fits.load(fits_path)
+        return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed), progress=progress)
+    except ResultsError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]cannot fit:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def print_fits(fits, console) -> None:

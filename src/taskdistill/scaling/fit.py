@@ -410,6 +410,7 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, teacher_fallb
     return {"r": r_c, "status": status, "ci": ci, "target": float(target), "teacher": float(teacher),
             "chance": float(spec.chance), "D": float(D_star), "form": ff.form,
             "extrapolated": bool(status == "ok" and r_c < r_min - 1e-9), "observed_r_min": r_min,
+            "far": bool(status == "ok" and r_c < 0.8 * r_min),
             "censored_boot": float(np.mean((fin <= 0.0) | (fin >= 1.0))) if len(fin) else None,
             "note": note, "boot": [float(x) for x in boots_a]}
 

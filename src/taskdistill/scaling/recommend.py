@@ -186,8 +186,8 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         ex.append(f"params ratio {best['r']:.3f} is below the harshest measured ratio {r_lo:.3f}")
     if best["d_ex"]:
         ex.append(f"{_fmt_D(best['D'])} examples is beyond the largest measured {_fmt_D(D_hi)}")
-    conf = all(c.met((best["pred"][c.metric][1] if metric_spec(c.metric).higher_better
-                      else best["pred"][c.metric][2])) for c in cons)
+    conf = all(c.met(best["pred"][c.metric][1] if metric_spec(c.metric).higher_better
+                      else best["pred"][c.metric][2]) for c in cons)
     parts = [f"{metric_spec(c.metric).label} {best['pred'][c.metric][0]:.3f} "
              f"[{best['pred'][c.metric][1]:.3f}, {best['pred'][c.metric][2]:.3f}]" for c in cons]
     msg = (f"{best['group'].name} at params ratio {best['r']:.2f} with {_fmt_D(best['D'])} training examples"

@@ -55,7 +55,10 @@ def load_sweep(sweep_dir: str | Path) -> pd.DataFrame:
         raise ResultsError(
             f"cannot read sweep {sweep_dir}: taskdistill.sweep.store is not available ({exc}); "
             "export the results to CSV/parquet and pass --results instead") from exc
-    df = load_results(sweep_dir)
+    try:
+        df = load_results(sweep_dir, include_failed=True)  # failed cells are counted in the report
+    except TypeError:
+        df = load_results(sweep_dir)
     df.attrs["source"] = str(sweep_dir)
     return df
 
@@ -98,8 +101,15 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise ResultsError(f"{source}: row {i}: column {col!r} = {out[col].iloc[i]!r} is outside [{lo}, {hi}]")
     out["seed"] = out["seed"].fillna(0).astype(int)
-    metric_cols = [c for c in out.columns if c.startswith(("indomain.", "mmlu."))]
-    for col in metric_cols:
+    from taskdistill.scaling.metrics import METRICS
+
+    # the metrics the laws know must be numbers; other indomain.*/mmlu.* columns (scoring variant, ...) are
+    # kept as they are unless they happen to be numeric
+    for col in [c for c in out.columns if c.startswith(("indomain.", "mmlu.")) and c not in METRICS]:
+        vals = pd.to_numeric(out[col], errors="coerce")
+        if not (vals.isna() & out[col].notna()).any():
+            out[col] = vals.astype(float)
+    for col in [c for c in out.columns if c in METRICS]:
         vals = pd.to_numeric(out[col], errors="coerce")
         bad = vals.isna() & out[col].notna()
         if bad.any():
@@ -117,5 +127,5 @@ def fit_rows(df: pd.DataFrame) -> pd.DataFrame:
 def teacher_levels(df: pd.DataFrame) -> dict[str, float]:
     """Mean of each metric over the finished teacher rows (empty dict when the table has no teacher row)."""
     t = df[(df["status"] == "done") & (df["method"] == TEACHER_METHOD)]
-    cols = [c for c in df.columns if c.startswith(("indomain.", "mmlu."))]
+    cols = [c for c in df.columns if c.startswith(("indomain.", "mmlu.")) and pd.api.types.is_numeric_dtype(df[c])]
     return {c: float(t[c].mean()) for c in cols if len(t) and t[c].notna().any()}

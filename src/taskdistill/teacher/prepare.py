@@ -165,14 +165,19 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     timings: dict[str, float] = {}
 
     model, tok = load_model(base_dir, quiet=quiet)
-    before_path = work / "before.json"
+    # The base model's scores depend only on the base, the data and the eval settings, not on the
+    # training recipe: cache them on their own so retuning steps or lr never re-scores the base.
+    limits = [x for x in (cfg.eval_limit, cfg.before_limit) if x]
+    before_limit = min(limits) if limits else None
+    before_key = content_hash("teacher-before-v1", b_hash, d_hash, cfg.eval_splits, before_limit,
+                              cfg.eval_batch_size)
+    before_path = stage_dir("teacher") / f".before-{before_key}.json"
     if before_path.is_file():
         before = read_json(before_path)
     else:
         console.print(f"scoring the base model {base} before training ...")
         t0 = time.perf_counter()
-        limits = [x for x in (cfg.eval_limit, cfg.before_limit) if x]
-        before = _evaluate(model, tok, dataset_dir, cfg, progress=not quiet, limit=min(limits) if limits else None)
+        before = _evaluate(model, tok, dataset_dir, cfg, progress=not quiet, limit=before_limit)
         timings["eval_before_s"] = round(time.perf_counter() - t0, 1)
         write_json(before_path, before)
 

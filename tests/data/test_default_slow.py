@@ -1,0 +1,32 @@
+"""The embedded default dataset end to end (minutes on first build; reuses the real cache after)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from taskdistill.data.loader import load_split
+from taskdistill.data.taxonomy import LABELS
+
+
+@pytest.mark.slow
+def test_finheadlinemix_mini_contract_and_leak_free():
+    from taskdistill.data.default import dataset_dir, ensure_dataset
+    from taskdistill.data.splits import max_cross_similarity
+    from taskdistill.data.synth.embed import shared_embedder
+
+    d = ensure_dataset(quiet=True)
+    assert d == dataset_dir() and ensure_dataset(quiet=True) == d  # second call reuses
+    splits = {n: load_split(d / f"{n}.parquet") for n in ("train", "validation", "test")}  # strict checks pass
+    assert len(splits["test"]) == 700 and (splits["test"]["label"].value_counts() == 20).all()
+    assert len(splits["validation"]) == 350 and set(splits["train"]["label"]) == set(LABELS)
+    ids = np.concatenate([s["id"].to_numpy() for s in splits.values()])
+    assert len(set(ids)) == len(ids)
+    st = json.loads((d / "stats.json").read_text())
+    assert st["min_label_share"] >= 0.02 and 0.5 < st["difficulty_probe"]["macro_f1"] < 0.97
+    emb = shared_embedder()
+    sim = max_cross_similarity(emb.encode(splits["test"]["headline"].tolist()),
+                               emb.encode(splits["train"]["headline"].tolist()))
+    assert sim < 0.9 + 1e-3  # re-encoding in other batches may move cosines by ~1e-6
