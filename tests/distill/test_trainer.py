@@ -175,3 +175,14 @@ def test_bad_inputs_give_clear_errors(small, cot_examples, cot_cache, tmp_path):
         train(model, tok, labels, cfg.model_copy(update={"lr": 0.5}), tmp_path / "f")
     with pytest.raises(ValueError, match="warmup_steps"):
         DistillConfig(steps=5, warmup_steps=5)
+
+
+def test_position_weights_per_supervision(cot_examples):
+    from taskdistill.distill.trainer import _position_weights
+
+    ex = cot_examples[0]
+    n_ans = ex.segments.count("answer")
+    label = _position_weights(ex, DistillConfig(supervision="label", max_length=MAXLEN))
+    assert sum(label) == n_ans and all(w == 0 for w, s in zip(label, ex.segments, strict=True) if s == "trace")
+    blended = _position_weights(ex, DistillConfig(supervision="blended", answer_weight=2.0, max_length=MAXLEN))
+    assert sum(blended) == (ex.n_supervised - n_ans) + 2 * n_ans

@@ -339,6 +339,9 @@ def score_items(model, tokenizer, items: list[MCItem], *, scoring: str = "cloze"
                     continue
                 done[rec["id"]] = np.array(rec["ll"], dtype=np.float64)
     todo = [it for it in items if it.id not in done]
+    # a fixed shuffle: when a long run is stopped early, what is done is a random subset of the
+    # sample rather than the first subjects of the file (results do not depend on the order)
+    random.Random(1234).shuffle(todo)
     with progress_bar(len(items), f"MMLU {scoring}", progress) as adv:
         adv(len(items) - len(todo))
         for s in range(0, len(todo), chunk):

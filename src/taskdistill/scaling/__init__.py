@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 
-# Imported lazily so that ``taskdistill --help`` (which imports this package for its CLI) stays fast.
+# ``recommend`` is imported eagerly (a light module): a lazily resolved name equal to a submodule's name would
+# be shadowed by the submodule once anything imports ``taskdistill.scaling.recommend``.
+from taskdistill.scaling.recommend import Recommendation, recommend  # noqa: E402
+
+# The rest is imported lazily so that ``taskdistill --help`` (which imports this package) stays fast.
 _LAZY = {
     "FitSettings": "fit", "Fits": "fit", "fit_metric": "fit", "fit_table": "fit",
     "FORMS": "laws", "UnderDetermined": "laws", "METRICS": "metrics", "MetricSpec": "metrics",
-    "Recommendation": "recommend", "recommend": "recommend", "ResultsError": "table", "load_table": "table",
+    "ResultsError": "table", "load_table": "table",
 }
 
 

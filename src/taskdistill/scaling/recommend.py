@@ -13,13 +13,16 @@ answer says so and shows the best the laws predict within the constraints.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from taskdistill.scaling.fit import Fits
 from taskdistill.scaling.metrics import metric_spec
+
+if TYPE_CHECKING:  # kept light: the package imports this module eagerly (see taskdistill.scaling)
+    import pandas as pd
+
+    from taskdistill.scaling.fit import Fits
 
 R_MARGIN = 0.8  # mild extrapolation: down to 0.8 x the harshest measured ratio
 D_MARGIN = 2.0  # and up to 2 x the largest measured data size

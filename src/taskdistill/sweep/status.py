@@ -114,11 +114,17 @@ def print_status(sweep_dir: str | Path, show_cells: bool = True) -> dict[str, An
     summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v or k in ("done", "pending"))
     console.print(f"{st['total']} cells: {summary}")
     if st["remaining_nodes"]:
-        eta = f"ETA {_fmt_seconds(st['eta_seconds'])} for {st['remaining_nodes']} remaining stage runs"
-        if st["eta_unmeasured_stages"]:
-            eta += f" (+ stages not measured yet: {', '.join(st['eta_unmeasured_stages'])})"
+        unmeasured = st["eta_unmeasured_stages"]
+        if unmeasured and st["eta_seconds"] == 0:
+            eta = (f"ETA unknown: {st['remaining_nodes']} remaining stage runs, none of their stages measured "
+                   f"yet ({', '.join(unmeasured)})")
+        else:
+            eta = (f"ETA {'>= ' if unmeasured else ''}{_fmt_seconds(st['eta_seconds'])} for "
+                   f"{st['remaining_nodes']} remaining stage runs")
+            if unmeasured:
+                eta += f" (+ stages not measured yet: {', '.join(unmeasured)})"
         console.print(eta)
     if st["stage_mean_seconds"]:
-        console.print("measured mean seconds per stage: " + ", ".join(
+        console.print("measured mean seconds per stage (this sweep, else cached nodes): " + ", ".join(
             f"{k} {v:.1f}" for k, v in sorted(st["stage_mean_seconds"].items())))
     return st
