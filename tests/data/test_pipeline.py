@@ -118,7 +118,7 @@ def test_kill_and_resume_gives_identical_files(tmp_path, embedder):
     assert stats["total"] == cfg.size and stats["sizes"]["test"] == 35
     its = stats["iterations"]
     assert len(its) >= 2 and all(h["generated"] == h["malformed"] + h["exact_duplicates"] + h["near_duplicates"]
-                                 + h["kept"] or h is its[-1] for h in its)
+                                 + h["trimmed"] + h["kept"] for h in its)
     assert 0 <= its[0]["near_duplicate_rate"] <= 1 and stats["distinct_2"] > 0.3
     assert "difficulty_probe" in stats and 0 <= stats["difficulty_probe"]["macro_f1"] <= 1
     rows, emb, _ = load_corpus(full)

@@ -21,7 +21,7 @@ from taskdistill.evaluate.general import (
     stratified_sample,
 )
 from taskdistill.evaluate.scoring import score_naive
-from taskdistill.models import make_tiny_model
+from taskdistill.models import make_tiny_model, make_tiny_tokenizer
 
 ITEM = MCItem("t:1", "high school physics", "  What is 2+2? ", ("3", "4", "five", "22"), 1)
 
@@ -41,7 +41,7 @@ def test_cloze_prompt_renders_exactly():
 
 
 def test_encode_pair_moves_trailing_space():
-    _, tok = make_tiny_model("llama")
+    tok = make_tiny_tokenizer()
     ctx, cont = encode_pair(tok, "Answer: ", "B")
     assert tok.decode(ctx) == "Answer:" and tok.decode(cont) == " B"
 

@@ -97,7 +97,7 @@ def test_openai_traces_local_logits_and_resume(dataset_dir, server, monkeypatch)
     assert ann.meta["traces"]["kept"] == 6
 
     cot = ann.frame("cot")
-    assert list(cot["id"]) == [f"tr{i}" for i in range(12) if i % 4 in (0, 3)]
+    assert list(cot["id"]) == [f"tr{i}" for i in range(12) if i % 4 in (0, 3)]  # no limit: every row
     assert all(r.startswith("It says") for r in cot["rationale"])
 
     from taskdistill.models import load_model
@@ -121,11 +121,22 @@ def test_relabel_policy_supervises_the_teachers_answer(dataset_dir, server):
                     limit=10, cot_limit=8, quiet=True)
     ann = load_annotations(path)
     assert ann.teacher_hash is None and ann.meta["n_rows"] == 10 and ann.meta["traces"]["n"] == 8
+    tr = ann.traces()
+    # seeded random subsets (kept in file order), the cot rows a subset of the limited rows
+    assert list(tr["id"]) == sorted(tr["id"], key=lambda i: int(i[2:])) and len(set(tr["id"])) == 8
     cot = ann.frame("cot")
     src = pd.read_parquet(dataset_dir / "train.parquet").set_index("id")
-    assert len(cot) == 6  # 2 of 8 unparseable
-    wrong = cot[cot["id"] == "tr1"].iloc[0]
-    assert wrong["label"] != src.at["tr1", "label"] and wrong["label"] in wrong["rationale"]
+    idx = [int(i[2:]) for i in tr["id"]]
+    assert len(cot) == sum(i % 4 != 2 for i in idx)  # unparseable replies are dropped
+    for row in cot.itertuples():
+        gold = src.at[row.id, "label"]
+        if int(row.id[2:]) % 4 == 1:  # the endpoint answered another class: relabel keeps its answer
+            assert row.label != gold and row.label in row.rationale
+        else:
+            assert row.label == gold
+    again = annotate(None, dataset_dir, formats=("cot",), backend="openai", policy="relabel", gen=gen,
+                     limit=10, cot_limit=8, quiet=True, seed=1)
+    assert again != path and set(load_annotations(again).traces()["id"]) != set(tr["id"])
     with pytest.raises(AnnotationError, match="no labels.parquet"):
         ann.labels()
     with pytest.raises(AnnotationError, match="no top-k cache"):

@@ -76,7 +76,8 @@ def dataset_stats(splits: dict[str, pd.DataFrame], history: list[dict] | None = 
             generated=sum(h["generated"] for h in history), malformed=sum(h["malformed"] for h in history),
             malformed_by_reason=dict(sum((Counter(h["malformed_by_reason"]) for h in history), Counter())),
             exact_duplicates=sum(h["exact_duplicates"] for h in history),
-            near_duplicates=sum(h["near_duplicates"] for h in history), kept=sum(h["kept"] for h in history))
+            near_duplicates=sum(h["near_duplicates"] for h in history),
+            trimmed=sum(h.get("trimmed", 0) for h in history), kept=sum(h["kept"] for h in history))
     if probe and "train" in splits and "test" in splits:
         out["difficulty_probe"] = bow_probe(splits["train"], splits["test"])
     if extra:

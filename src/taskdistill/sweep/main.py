@@ -160,9 +160,18 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
     store, cells = register(spec, sweep_dir)
     runner = NodeRunner(RealStages(quiet=quiet), store)
     shared = {n.stage: n for n in cells[0].node.ancestors() if n.stage in ("data", "teacher")}
-    data = runner.ensure(shared["data"])
-    console.print(f"data: {data['path']} ({data['n_train']} train rows)")
-    teacher = runner.ensure(shared["teacher"])
+    try:
+        data = runner.ensure(shared["data"])
+        console.print(f"data: {data['path']} ({data['n_train']} train rows)")
+        teacher = runner.ensure(shared["teacher"])
+    except Exception as exc:  # every cell needs these two: stop with a clear message, keep the traceback
+        import traceback
+
+        from taskdistill.cache import atomic_write_text
+
+        log = atomic_write_text(sweep_dir / "error.log", traceback.format_exc())
+        Console(stderr=True).print(f"[red]error[/]: {type(exc).__name__}: {exc}\n(full traceback: {log})")
+        return 1
     console.print(f"teacher: {teacher['path']} ({teacher['params'] / 1e6:.1f}M params)")
     if demo_n > 0:
         _stdout().print(teacher_demo_table(teacher["path"], Path(data["path"]) / "test.parquet", n=demo_n))

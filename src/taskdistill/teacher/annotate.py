@@ -187,6 +187,13 @@ def _chunked(work: Path, name: str, n: int, chunk: int, compute, progress, task)
     return parts
 
 
+def _subset(df, n: int | None, seed: int):
+    """A seeded random subset of ``n`` rows in file order (all rows when ``n`` is None or larger)."""
+    if n is None or n >= len(df):
+        return df.reset_index(drop=True)
+    return df.sample(n=n, random_state=seed).sort_index().reset_index(drop=True)
+
+
 def _concat(parts: list[Path]):
     import pandas as pd
 
@@ -213,13 +220,14 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
              formats: tuple[str, ...] = ("label", "cot"), backend: str = "local", policy: str = "keep",
              limit: int | None = None, quiet: bool = False, split: str = "train", max_length: int = 192,
              gen: GenerationConfig | None = None, batch_size: int = 16,
-             allow_other_data: bool = False, cot_limit: int | None = None) -> Path:
+             allow_other_data: bool = False, cot_limit: int | None = None, seed: int = 0) -> Path:
     """Annotate ``split`` of ``dataset_dir`` with the teacher and return the annotations folder.
 
     ``teacher_dir``: any model spec (a prepared teacher folder, a registry name); None only with
-    ``backend="openai"`` (traces only, no labels, no top-k caches). ``limit``: first N rows only;
-    ``cot_limit``: traces for the first N of those rows only (generation is the slow part on CPU:
-    ~30 tokens/s), so the cot examples are a prefix subset of the label examples.
+    ``backend="openai"`` (traces only, no labels, no top-k caches). ``limit``: a seeded random subset
+    of N rows (kept in file order: split files are not shuffled, e.g. one class may come first);
+    ``cot_limit``: traces for a seeded random subset of N of those rows only (generation is the slow
+    part on CPU: ~30 tokens/s), so the cot examples are a subset of the label examples.
     """
     import pandas as pd
     from rich.console import Console
@@ -257,7 +265,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
         t_hash = model_hash(t_dir)
         _check_teacher_data(t_dir, dataset_dir, dataset_hash(dataset_dir), allow_other_data)
     settings = {"split": split, "k": k, "formats": list(formats), "backend": backend, "policy": policy,
-                "limit": limit, "cot_limit": cot_limit, "max_length": max_length,
+                "limit": limit, "cot_limit": cot_limit, "seed": seed, "max_length": max_length,
                 "gen": gen.model_dump(mode="json", exclude={"batch_size", "timeout_s", "api_key_env"})}
     key = annotations_key(t_hash, d_hash, settings)
     final = stage_dir("annotations") / key
@@ -268,8 +276,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     work.mkdir(parents=True, exist_ok=True)
 
     df = read_split(dataset_dir, split)
-    if limit is not None:
-        df = df.iloc[:limit].reset_index(drop=True)
+    df = _subset(df, limit, seed)
     if df.empty:
         raise AnnotationError(f"{dataset_dir}/{split}.parquet has no rows to annotate")
     df = df.assign(id=df["id"].astype(str), rationale=df["rationale"].fillna("").astype(str))
@@ -322,27 +329,28 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
 
             def trace_chunk(a: int, b: int):
                 if backend == "local":
-                    raw = generate_local(model, tok, headlines[a:b], max_new_tokens=gen.max_new_tokens,
+                    raw = generate_local(model, tok, cot_heads[a:b], max_new_tokens=gen.max_new_tokens,
                                          batch_size=gen.batch_size)
                 else:
                     from taskdistill.data.synth.openai_client import ChatClientError
 
                     try:
-                        raw = generate_openai(headlines[a:b], base_url=gen.base_url, model=gen.model,
+                        raw = generate_openai(cot_heads[a:b], base_url=gen.base_url, model=gen.model,
                                               api_key_env=gen.api_key_env, max_new_tokens=gen.max_new_tokens,
                                               temperature=gen.temperature, timeout_s=gen.timeout_s)
                     except ChatClientError as exc:
                         raise AnnotationError(f"openai backend failed on rows {a}..{b - 1} ({exc}); rows "
                                               f"before {a} are saved, rerun to resume") from exc
-                return pd.DataFrame({"id": df["id"].iloc[a:b].tolist(), "raw": raw})
+                return pd.DataFrame({"id": cot_df["id"].iloc[a:b].tolist(), "raw": raw})
 
-            n_cot = min(n, cot_limit) if cot_limit else n
+            cot_df = _subset(df, cot_limit, seed + 1)
+            cot_heads, n_cot = cot_df["headline"].tolist(), len(cot_df)
             t0 = time.perf_counter()
             task = progress.add_task(f"teacher traces ({backend})", total=n_cot)
             raw = _concat(_chunked(work, "trace_parts", n_cot, TRACE_CHUNK, trace_chunk, progress, task))
             timings["traces_s"] = round(time.perf_counter() - t0, 1)
             checked = [check_trace(i, r, g, policy)
-                       for i, r, g in zip(raw["id"], raw["raw"], df["label"].iloc[:n_cot], strict=True)]
+                       for i, r, g in zip(raw["id"], raw["raw"], cot_df["label"], strict=True)]
             tr = pd.DataFrame([c.__dict__ for c in checked])
             _write_parquet(work / "traces.parquet", tr)
             meta_extra["traces"] = summarize(checked)

@@ -71,9 +71,10 @@ def annotate_cmd(
                                 "OpenAI-compatible endpoint)."),
     policy: str = typer.Option("keep", "--policy", help="Traces that disagree with gold: keep (gold answer "
                                "after the trace), drop, or relabel (teacher's answer after the trace)."),
-    limit: int | None = typer.Option(None, "--limit", help="Annotate only the first N rows."),
-    cot_limit: int | None = typer.Option(None, "--cot-limit", help="Generate traces for only the first N "
-                                         "rows (generation is the slow part)."),
+    limit: int | None = typer.Option(None, "--limit", help="Annotate a seeded random subset of N rows."),
+    cot_limit: int | None = typer.Option(None, "--cot-limit", help="Generate traces for a seeded random "
+                                         "subset of N of those rows (generation is the slow part)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --limit / --cot-limit subsets."),
     split: str = typer.Option("train", "--split"),
     max_new_tokens: int = typer.Option(96, "--max-new-tokens", help="Cap on a generated trace."),
     gen_batch_size: int = typer.Option(16, "--gen-batch-size"),
@@ -100,7 +101,7 @@ def annotate_cmd(
         path = annotate(teacher, data, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
                         backend=backend, policy=policy, limit=limit, quiet=quiet(), split=split,
                         max_length=max_length, gen=gen, batch_size=batch_size,
-                        allow_other_data=allow_other_data, cot_limit=cot_limit)
+                        allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)
     except (TeacherInputError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(str(path))

@@ -268,6 +268,7 @@ def run_iteration(st: _State, backend, embedder) -> None:
     keep = st.index.add_batch(emb) if len(uniq) else np.zeros(0, bool)
     n_near = int((~keep).sum())
     kept_idx = np.nonzero(keep)[0]
+    n_trimmed = max(0, len(kept_idx) - room)
     if len(kept_idx) > room:  # last iteration overshoots: keep the rows the target needs most
         chosen = _pick_for_target([uniq[i].label for i in kept_idx], st.counts(), cfg.target(), room)
         _trim_index(st, len(kept_idx), chosen)
@@ -297,7 +298,7 @@ def run_iteration(st: _State, backend, embedder) -> None:
     st.history.append(dict(
         iteration=it, generated=len(samples), malformed=sum(reasons.values()),
         malformed_by_reason={r: int(reasons.get(r, 0)) for r in REASONS}, exact_duplicates=n_exact,
-        near_duplicates=n_near, kept=len(kept), corpus=st.n,
+        near_duplicates=n_near, trimmed=n_trimmed, kept=len(kept), corpus=st.n,
         near_duplicate_rate=round(n_near / considered, 4) if considered else 0.0,
         kept_by_label={lab: int(v) for lab, v in Counter(s.label for s in kept).items()},
         seconds=round(time.perf_counter() - t0, 2)))
