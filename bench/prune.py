@@ -163,6 +163,7 @@ def worker(arm: str, args) -> dict:
            "shape": {"heads": pruned.config.num_attention_heads, "kv_heads": pruned.config.num_key_value_heads,
                      "intermediate": pruned.config.intermediate_size, "hidden": pruned.config.hidden_size,
                      "layers": pruned.config.num_hidden_layers}}
+    print("PARTIAL " + json.dumps(out), flush=True)  # time/memory survive an evaluation timeout
     # a pruned checkpoint is only useful if it reloads: check every arm the same way
     from transformers import AutoModelForCausalLM
 
@@ -204,8 +205,12 @@ def main() -> None:
         try:
             proc = subprocess.run([sys.executable, __file__, *passthrough, "--worker", arm], capture_output=True,
                                   text=True, timeout=args.arm_timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             res = {"arm": arm, "error": f"did not finish within --arm-timeout {args.arm_timeout} s"}
+            partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            for ln in partial.splitlines():
+                if ln.startswith("PARTIAL "):
+                    res.update(json.loads(ln[8:]))
             res["subprocess_seconds"] = time.perf_counter() - t
             results.append(res)
             print(json.dumps(res), flush=True)
@@ -225,7 +230,9 @@ def main() -> None:
           f"{'t/TP':>6} {'mem/TP':>6}")
     for r in results:
         if "nll" not in r:
-            print(f"{r['arm']:18} ERROR {r['error'][-300:]}")
+            extra = (f"pruned in {r['seconds']:.2f} s, peak {r['peak_rss_mb']:.0f} MB (+{r['peak_growth_mb']:.0f}); "
+                     if "seconds" in r else "")
+            print(f"{r['arm']:18} {extra}ERROR {r['error'][-300:]}")
             continue
         tr = f"{r['seconds'] / base['seconds']:.2f}" if base and r["arm"] != "teacher" else "-"
         mr = f"{r['peak_growth_mb'] / base['peak_growth_mb']:.2f}" if base and r["arm"] != "teacher" else "-"

@@ -51,3 +51,11 @@ def test_load_yaml_names_file_and_field(tmp_path):
         load_yaml(f, _Cfg)
     f.write_text("lr: 0.5\n")
     assert load_yaml(f, _Cfg).steps == 10
+
+
+def test_atomic_json_keeps_numbers_as_numbers(tmp_path):
+    import json
+
+    p = atomic_write_json(tmp_path / "m.json", {"f1": 0.5, "n": 3, "path": tmp_path})
+    assert json.loads(p.read_text()) == {"f1": 0.5, "n": 3, "path": str(tmp_path)}
+    assert oct(p.stat().st_mode & 0o777) == "0o644"

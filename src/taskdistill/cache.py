@@ -83,6 +83,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results should be readable like any other file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -95,8 +96,24 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _jsonable(obj: Any) -> Any:
+    """Like ``_canonical`` but keeps floats as JSON numbers: for files people and tools read back."""
+    if hasattr(obj, "model_dump"):
+        return _jsonable(obj.model_dump(mode="json"))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, set | frozenset):
+        return sorted(_jsonable(v) for v in obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(_canonical(obj), indent=2, sort_keys=True) + "\n")
+    """Write ``obj`` as indented JSON (numbers stay numbers) atomically."""
+    return atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager
