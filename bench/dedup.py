@@ -62,11 +62,17 @@ def run_index(x: np.ndarray, mode: str, thr: float, batch: int = 4096) -> np.nda
     return np.concatenate([idx.add_batch(x[s:s + batch]) for s in range(0, len(x), batch)])
 
 
+CPU: dict[str, float] = {}
+
+
 def measure(fn, *a):
+    """(result, wall seconds, peak traced bytes); the process CPU seconds go to ``CPU[fn name]`` —
+    on a shared machine CPU time is the comparable number, wall time depends on the neighbours."""
     tracemalloc.start()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = fn(*a)
     dt = time.perf_counter() - t
+    CPU[f"{fn.__name__}:{a[1] if len(a) > 1 and isinstance(a[1], str) else ''}"] = round(time.process_time() - c, 2)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, dt, peak
@@ -91,14 +97,17 @@ def main() -> None:
     results = []
     sub = make_embeddings(args.naive_n, seed=1)
     kn, tn, mn = measure(naive, sub, thr)
+    naive_cpu = CPU["naive:"]
     ke, te, me = measure(run_index, sub, "exact", thr)
     assert np.array_equal(kn, ke), "blocked exact search must match the full matrix"
+    print(f"CPU seconds: {CPU}")
     print(f"baseline on {args.naive_n:,} (measured): naive {tn:.2f}s / {mn / 2**20:.0f} MiB, "
           f"exact blocked {te:.2f}s / {me / 2**20:.0f} MiB, identical keep masks")
     for n in args.sizes:
         x = make_embeddings(n, seed=1)
         scale = (n / args.naive_n) ** 2
         row = dict(n=n, naive_seconds_extrapolated=round(tn * scale, 1),
+                   naive_cpu_seconds_extrapolated=round(CPU["naive:"] * scale, 1),
                    naive_peak_mib_extrapolated=round(mn * scale / 2**20), naive_measured_on=args.naive_n)
         kc, tc, mc = measure(run_index, x, "clustered", thr)
         row.update(clustered_seconds=round(tc, 1), clustered_peak_mib=round(mc / 2**20), clustered_kept=int(kc.sum()))
@@ -108,6 +117,8 @@ def main() -> None:
                        clustered_agreement=round(float((kx == kc).mean()), 5),
                        clustered_missed_dups=int((kc & ~kx).sum()))
         row["corpus_mib"] = round(x.nbytes / 2**20)
+        row["cpu_seconds"] = {k: v for k, v in CPU.items() if k != "naive:"}
+        CPU["naive:"] = naive_cpu
         results.append(row)
         print(json.dumps(row))
         print(f"N={n:,}: clustered {tc:.1f}s ({row['naive_seconds_extrapolated'] / max(tc, 1e-9):.0f}x faster than "
