@@ -73,7 +73,7 @@ def write_topk_cache(teacher_model, tokenizer, examples: Sequence[Example], out_
     cache with the same plan is returned untouched, a partial one is resumed."""
     from safetensors.torch import save_file
 
-    from taskdistill.distill.progress import make_progress
+    from taskdistill.progress import make_progress
 
     if not examples:
         raise CacheError("no examples to annotate")

@@ -223,7 +223,7 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
     to kill the process mid-run)."""
     from accelerate import Accelerator
 
-    from taskdistill.distill.progress import make_progress
+    from taskdistill.progress import make_progress
 
     out_dir = Path(out_dir)
     vocab = core_model(model).get_output_embeddings().weight.shape[0]

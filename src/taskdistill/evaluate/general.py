@@ -34,8 +34,8 @@ import numpy as np
 
 from taskdistill.cache import atomic_write_text, content_hash
 from taskdistill.evaluate.metrics import binomial_stderr
-from taskdistill.evaluate.progress import progress_bar
 from taskdistill.evaluate.scoring import score_trees
+from taskdistill.progress import progress_bar
 
 SCORINGS = ("cloze", "letter")
 LETTERS = "ABCDEFGHIJKLMNOP"

@@ -31,8 +31,8 @@ import torch
 from taskdistill.data.prompts import THINK_CLOSE, answer_text, render_prompt
 from taskdistill.data.taxonomy import CATEGORIES, LABELS, coarse
 from taskdistill.evaluate import metrics as M
-from taskdistill.evaluate.progress import progress_bar
 from taskdistill.evaluate.scoring import score_trees
+from taskdistill.progress import progress_bar
 
 MODES = ("label", "cot")
 
