@@ -30,7 +30,7 @@ def save_pruned(model, tokenizer, out_dir: str | Path, report: dict, *, overwrit
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
-        # plain json.dumps (not cache.atomic_write_json, which stores floats as strings for hashing)
+        # plain json.dumps with default=str, so any non-JSON value in a report is still written
         atomic_write_text(tmp / REPORT_NAME, json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
     return out
 

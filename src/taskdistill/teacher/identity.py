@@ -98,5 +98,5 @@ def _plain(obj):
 
 def write_json(path: Path, obj) -> Path:
     """Atomic, human-readable JSON that keeps numbers as numbers (reports are read by people and by
-    the sweep; ``cache.atomic_write_json`` canonicalises floats to strings for hashing)."""
+    the sweep). Unlike ``cache.atomic_write_json`` it also serialises numpy scalars via ``_plain``."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")

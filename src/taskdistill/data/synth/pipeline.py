@@ -423,7 +423,7 @@ def generate_dataset(out: str | Path, cfg: SynthConfig, quiet: bool = False, emb
     stats = dataset_stats(splits, hist_no_time, extra=dict(
         splits=info, config=cfg.model_dump(mode="json"), seconds_per_iteration=None))
     stats.pop("seconds_per_iteration")
-    # plain json.dumps: cache.atomic_write_json canonicalises floats to strings (for hashing)
+    # plain json.dumps with indent=1: the byte layout of stats.json is part of the determinism tests
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=1, sort_keys=True) + "\n")
     atomic_write_text(out / "timings.json", json.dumps(dict(
         seconds=[h.get("seconds") for h in hist], total_seconds=round(sum(h.get("seconds", 0) for h in hist), 2)),
