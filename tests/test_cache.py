@@ -59,3 +59,15 @@ def test_atomic_json_keeps_numbers_as_numbers(tmp_path):
     p = atomic_write_json(tmp_path / "m.json", {"f1": 0.5, "n": 3, "path": tmp_path})
     assert json.loads(p.read_text()) == {"f1": 0.5, "n": 3, "path": str(tmp_path)}
     assert oct(p.stat().st_mode & 0o777) == "0o644"
+
+
+def test_atomic_json_writes_numpy_and_torch_values_as_plain_json(tmp_path):
+    import json
+
+    import numpy as np
+    import torch
+
+    obj = {"acc": np.float32(0.25), "n": np.int64(7), "probs": np.array([0.5, 0.5]), "t": torch.tensor([1, 2]),
+           "ok": np.bool_(True)}
+    p = atomic_write_json(tmp_path / "np.json", obj)
+    assert json.loads(p.read_text()) == {"acc": 0.25, "n": 7, "probs": [0.5, 0.5], "t": [1, 2], "ok": True}

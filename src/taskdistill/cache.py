@@ -108,6 +108,8 @@ def _jsonable(obj: Any) -> Any:
         return sorted(_jsonable(v) for v in obj)
     if isinstance(obj, Path):
         return str(obj)
+    if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):  # numpy / torch scalars and arrays
+        return _jsonable(obj.tolist())
     return obj
 
 

@@ -186,3 +186,29 @@ def test_position_weights_per_supervision(cot_examples):
     assert sum(label) == n_ans and all(w == 0 for w, s in zip(label, ex.segments, strict=True) if s == "trace")
     blended = _position_weights(ex, DistillConfig(supervision="blended", answer_weight=2.0, max_length=MAXLEN))
     assert sum(blended) == (ex.n_supervised - n_ans) + 2 * n_ans
+
+
+def test_blended_mixes_answer_only_rows(small, teacher, cot_examples, cot_cache, tmp_path):
+    """blended + label_mix trains on CoT rows and answer-only rows through one MixedCache; without
+    label_mix (or with no trace at all) the answer-only rows are refused."""
+    from taskdistill.distill.targets import MixedCache, TopKCache, write_topk_cache
+
+    model, tok = small
+    labels = build_examples(tok, make_df(24), fmt="label", max_length=MAXLEN)
+    write_topk_cache(teacher, tok, labels, tmp_path / "lab", k=32, quiet=True)
+    mixed = MixedCache([cot_cache, TopKCache.open(tmp_path / "lab")])
+    idx = mixed.check_examples(cot_examples + labels)
+    assert idx == list(range(48)) and mixed.n == 48
+    assert torch.equal(mixed.get(30)[1], TopKCache.open(tmp_path / "lab").get(6)[1])
+    cfg = DistillConfig(supervision="blended", steps=3, batch_size=8, warmup_steps=0, lr=3e-3,
+                        max_length=MAXLEN, bucket_size=1)
+    train(model, tok, cot_examples + labels, cfg, tmp_path / "run", cache=mixed, quiet=True)
+    rows = [r for r in load_log(tmp_path / "run") if "loss" in r]
+    assert len(rows) == 3 and all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)
+    with pytest.raises(TrainError, match="needs reasoning traces"):
+        train(model, tok, labels, cfg, tmp_path / "x", cache=mixed)
+    with pytest.raises(TrainError, match="needs reasoning traces"):
+        train(model, tok, cot_examples + labels, cfg.model_copy(update={"label_mix": False}), tmp_path / "y",
+              cache=mixed)
+    with pytest.raises(CacheError, match="two caches of the same format"):
+        MixedCache([cot_cache, cot_cache])

@@ -147,3 +147,17 @@ def test_fit_cached_reuses_the_fit_of_an_unchanged_table():
     fit_cached(df.assign(**{"indomain.macro_f1": df["indomain.macro_f1"] * 0.99}), FAST)
     fit_cached(df, FAST.model_copy(update={"seed": 1}))
     assert len(list(stage_dir("fits").glob("*.json"))) == 3
+
+
+def test_no_collapse_point_when_the_teacher_is_not_above_chance():
+    """A teacher at (or below) chance on MMLU has no margin to lose: no collapse point and no gap,
+    instead of a spurious "collapses at r = 1"."""
+    df = simulate_grid("knee", KNEE, "mmlu.acc", dataset_sizes=[2_000, 20_000], targets=[0.79, 0.58, 0.37],
+                       seeds=(0, 1), noise=0.01, seed=4)
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["mmlu.acc"], "mmlu.acc", teacher=0.22,
+                    settings=FitSettings(n_boot=10, forms=("power",), seed=0))
+    c = mf.collapse
+    assert c["status"] == "teacher_at_chance" and np.isnan(c["r"]) and "not better than chance" in c["note"]
+    mf_ok = fit_metric(df.dataset_size, df.params_ratio, df["mmlu.acc"], "mmlu.acc", teacher=0.37,
+                       settings=FitSettings(n_boot=10, forms=("power",), seed=0))
+    assert mf_ok.collapse["status"] != "teacher_at_chance" and np.isfinite(mf_ok.collapse["r"])

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from taskdistill.data.taxonomy import LABELS
 from taskdistill.teacher import annotate as annotate_mod
@@ -111,6 +112,18 @@ def test_openai_traces_local_logits_and_resume(dataset_dir, server, monkeypatch)
         ids, lp, tail = cache.get(0)
         assert ids.shape == (ex[0].n_supervised, 8) and lp.shape == ids.shape and tail.shape[0] == ids.shape[0]
         assert (lp <= 0).all()
+    # what each supervision trains from: blended = traced rows + every answer-only row, one cache
+    from taskdistill.distill.targets import MixedCache, TopKCache
+
+    ex, cache = ann.training_set(tok, "blended")
+    assert [e.fmt for e in ex] == ["cot"] * 6 + ["label"] * 12 and isinstance(cache, MixedCache)
+    idx = cache.check_examples(ex)
+    assert idx == list(range(18))
+    assert torch.equal(cache.get(idx[6])[0], ann.topk_cache("label").get(0)[0])
+    ex, cache = ann.training_set(tok, "blended", label_mix=False, ids={"tr0", "tr3", "tr5"})
+    assert [e.id for e in ex] == ["tr0", "tr3"] and isinstance(cache, TopKCache) and cache.fmt == "cot"
+    ex, cache = ann.training_set(tok, "label")
+    assert len(ex) == 12 and cache.fmt == "label"
     assert annotate("tiny:llama", dataset_dir, **kw) == path  # done: returns at once
     assert len(_Teacher.requests) == 8
 

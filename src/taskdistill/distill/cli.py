@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
         max_length: int | None = typer.Option(None, "--max-length"),
         checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
         seed: int | None = typer.Option(None, "--seed"),
+        label_mix: bool | None = typer.Option(None, "--label-mix/--no-label-mix", help="blended with "
+                                              "--annotations: also train on the answer-only rows "
+                                              "(default on; ignored when --fmt is given)."),
         fmt: str | None = typer.Option(None, "--fmt", help="label | cot (default: the cache's format, else "
                                        "cot for cot/blended supervision and label otherwise)"),
         eval_data: Path | None = typer.Option(None, "--eval-data", help="Held-out rows for before/after CE "
@@ -90,7 +93,7 @@ def register(app: typer.Typer) -> None:
             overrides = dict(method=method, supervision=supervision, steps=steps, batch_size=batch_size,
                              grad_accum=grad_accum, lr=lr, warmup_steps=warmup_steps, temperature=temperature,
                              blend_lambda=blend_lambda, blend_warmup=blend_warmup, kd=kd, max_length=max_length,
-                             checkpoint_every=checkpoint_every, seed=seed)
+                             checkpoint_every=checkpoint_every, seed=seed, label_mix=label_mix)
             overrides = {k: v for k, v in overrides.items() if v is not None}
             cfg = DistillConfig.model_validate(cfg.model_dump() | overrides)
             topk = TopKCache.open(cache, expect_teacher=expect_teacher) if cache else None
@@ -100,9 +103,10 @@ def register(app: typer.Typer) -> None:
                 from taskdistill.teacher.annotate import load_annotations
 
                 ann = load_annotations(annotations, expect_teacher=expect_teacher)
-                examples = ann.examples(tok, use_fmt)
+                examples, ann_cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix,
+                                                       fmt=fmt or (topk.fmt if topk else None))
                 if topk is None and cfg.needs_cache:
-                    topk = ann.topk_cache(use_fmt)
+                    topk = ann_cache
             elif data is not None:
                 examples = build_examples(tok, _read_split(data), fmt=use_fmt, max_length=cfg.max_length)
             else:

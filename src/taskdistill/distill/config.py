@@ -19,8 +19,9 @@ class DistillConfig(StrictModel):
       student's linear layers are trained and merged into a plain checkpoint on export.
     - supervision ``label``: KD on the answer tokens; ``cot``: KD on teacher trace + answer tokens;
       ``blended``: the blended CoT loss (λ = ``blend_lambda``, ramped from 0 over ``blend_warmup``
-      steps); ``sft``: plain cross-entropy on the target tokens (teacher preparation, baselines) and
-      no teacher cache.
+      steps) on the CoT examples, plus, with ``label_mix`` (default), the answer-only (label-format)
+      examples of every row under the same loss; ``sft``: plain cross-entropy on the target tokens
+      (teacher preparation, baselines) and no teacher cache.
     - ``batch_size`` is per process and micro-step; one optimizer step sees
       ``batch_size * grad_accum * num_processes`` examples and normalises the loss by the number of
       supervised tokens in that whole global batch.
@@ -40,6 +41,8 @@ class DistillConfig(StrictModel):
     blend_lambda: float = Field(0.5, ge=0, le=1)
     blend_warmup: int = Field(0, ge=0)
     answer_weight: float = Field(1.0, gt=0)
+    label_mix: bool = Field(True, description="blended only: train on the answer-only (label-format) "
+                            "examples too, so the student keeps answering directly (see docs/losses.md)")
     kd: Literal["forward", "reverse", "jsd"] = "forward"
     lora_r: int = Field(16, ge=1)
     lora_alpha: float = Field(32.0, gt=0)

@@ -257,3 +257,60 @@ class TopKCache:
             raise CacheError(f"{self.path}: cache format is {self.fmt!r} but the examples are "
                              f"{sorted(fmts)}")
         return [self.lookup(ex) for ex in examples]
+
+
+class MixedCache:
+    """Several one-format caches of the same teacher read as one: the blended supervision trains on
+    the CoT examples *and* the answer-only (label-format) examples of a dataset, whose teacher
+    distributions live in two caches. ``check_examples`` routes each example to the cache of its
+    format; the returned indices are global (cache order, then index within it), so the trainer
+    uses it exactly like a ``TopKCache``."""
+
+    def __init__(self, caches: Sequence[TopKCache]):
+        if not caches:
+            raise CacheError("MixedCache needs at least one cache")
+        fmts = [c.fmt for c in caches]
+        if len(set(fmts)) != len(fmts):
+            raise CacheError(f"MixedCache: two caches of the same format {fmts}")
+        for key in ("teacher_hash", "vocab"):
+            vals = {str(c.meta.get(key)) for c in caches}
+            if len(vals) != 1:
+                raise CacheError(f"MixedCache: caches disagree on {key} ({sorted(vals)}): "
+                                 f"{[str(c.path) for c in caches]}")
+        self.caches = list(caches)
+        self._offset = {}
+        off = 0
+        for c in self.caches:
+            self._offset[c.fmt] = off
+            off += c.n
+        self.meta = {"teacher_hash": caches[0].teacher_hash, "vocab": caches[0].meta.get("vocab"),
+                     "fmt": "+".join(fmts), "n": off}
+        self.path = " + ".join(str(c.path) for c in caches)
+
+    @property
+    def n(self) -> int:
+        return int(self.meta["n"])
+
+    @property
+    def teacher_hash(self) -> str:
+        return self.caches[0].teacher_hash
+
+    def __len__(self) -> int:
+        return self.n
+
+    def get(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        for c in reversed(self.caches):
+            off = self._offset[c.fmt]
+            if i >= off:
+                return c.get(i - off)
+        raise IndexError(f"example {i} outside mixed cache of {self.n}")
+
+    def check_examples(self, examples: Sequence[Example]) -> list[int]:
+        by_fmt = {c.fmt: c for c in self.caches}
+        out = []
+        for ex in examples:
+            c = by_fmt.get(ex.fmt)
+            if c is None:
+                raise CacheError(f"{self.path}: no cache for format {ex.fmt!r} (example {ex.id!r})")
+            out.append(self._offset[ex.fmt] + c.lookup(ex))
+        return out

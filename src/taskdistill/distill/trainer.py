@@ -37,7 +37,7 @@ from taskdistill.distill.batching import Batch, SupervisedLM, bucketed_batches, 
 from taskdistill.distill.config import DistillConfig
 from taskdistill.distill.examples import Example, examples_hash
 from taskdistill.distill.losses import TeacherTopK, blend_weight, blended_cot_loss, cross_entropy, kd_loss
-from taskdistill.distill.targets import CacheError, TopKCache, model_fingerprint
+from taskdistill.distill.targets import CacheError, MixedCache, TopKCache, model_fingerprint
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 KEEP_CHECKPOINTS = 2
@@ -68,7 +68,7 @@ def _position_weights(ex: Example, cfg: DistillConfig) -> list[float]:
     return [cfg.answer_weight if s == "answer" else 1.0 for s in ex.segments]
 
 
-def _teacher_for(batch: Batch, cache: TopKCache, cache_idx: Sequence[int]) -> TeacherTopK:
+def _teacher_for(batch: Batch, cache: TopKCache | MixedCache, cache_idx: Sequence[int]) -> TeacherTopK:
     ids, lps, tails = [], [], []
     for i in batch.indices:
         a, b, c = cache.get(cache_idx[i])
@@ -187,7 +187,8 @@ def _apply_lora(model, cfg: DistillConfig):
     return get_peft_model(model, lcfg)
 
 
-def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache | None, vocab: int) -> None:
+def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache | MixedCache | None,
+              vocab: int) -> None:
     if not examples:
         raise TrainError("no training examples")
     if cfg.needs_cache and cache is None:
@@ -196,6 +197,13 @@ def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache 
                          "to train on the targets alone")
     if cfg.needs_traces:
         no_trace = [ex.id for ex in examples if not ex.has_trace]
+        if cfg.supervision == "blended" and cfg.label_mix:
+            # answer-only rows are part of the blend; the traces must still be there
+            if len(no_trace) == len(examples):
+                raise TrainError("supervision 'blended' needs reasoning traces, but none of the "
+                                 f"{len(examples)} examples has one; add the cot-format examples "
+                                 "(teacher traces)")
+            no_trace = [ex.id for ex in examples if not ex.has_trace and ex.fmt != "label"]
         if no_trace:
             raise TrainError(f"supervision {cfg.supervision!r} needs reasoning traces, but {len(no_trace)} "
                              f"example(s) have none (e.g. {no_trace[:3]}); build them with fmt='cot' and "
@@ -211,7 +219,7 @@ def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache 
 # ------------------------------------------------------------------------------------------- train
 
 def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out_dir: str | Path, *,
-          cache: TopKCache | None = None, eval_examples: Sequence[Example] | None = None,
+          cache: TopKCache | MixedCache | None = None, eval_examples: Sequence[Example] | None = None,
           eval_cache: TopKCache | None = None, quiet: bool = False,
           on_step: Callable[[int, dict], None] | None = None) -> Path:
     """Train ``model`` on ``examples`` per ``cfg``; return ``out_dir/final`` (a plain HF checkpoint).

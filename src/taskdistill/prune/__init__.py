@@ -34,12 +34,15 @@ __all__ = [
 def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | None = None,
                 strategy: str = "combined", method: str = "activation", reference_params: int | None = None,
                 non_embedding: bool = False, axes: tuple[str, ...] | None = None, batch_size: int = 8,
-                max_length: int = 64, cache: bool = True, progress: bool = True):
+                max_length: int = 64, cache: bool = True, progress: bool = True,
+                layer_score: str = "block_influence"):
     """Prune ``model`` to ``target`` x ``reference_params`` parameters; return (new model, report dict).
 
     ``reference_params`` is the teacher's count (default: this model's), so iterative pruning of a
     student passes the teacher's count and a target that is again a fraction of the teacher. The plan is
-    made first, so an unreachable target fails before the calibration pass."""
+    made first, so an unreachable target fails before the calibration pass. ``layer_score="skip_loss"``
+    ranks layers by the loss increase when each is bypassed (n_layers extra forward passes; worth it
+    when the plan drops layers, see ``compute_importance``)."""
     from taskdistill.models.arch import count_params
 
     t0 = time.perf_counter()
@@ -49,7 +52,7 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
                       non_embedding=non_embedding, axes=axes)
     t1 = time.perf_counter()
     imp = compute_importance(model, tokenizer, calib_texts, method=method, batch_size=batch_size,
-                             max_length=max_length, cache=cache, progress=progress)
+                             max_length=max_length, cache=cache, progress=progress, layer_score=layer_score)
     t2 = time.perf_counter()
     new_model = apply_plan(model, plan, imp)
     t3 = time.perf_counter()
@@ -57,6 +60,7 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
         "target": float(target),
         "strategy": plan.strategy,
         "method": method,
+        "layer_score": imp.meta.get("layer_score", "magnitude" if method == "magnitude" else layer_score),
         "non_embedding": non_embedding,
         "reference_params": plan.reference_params,
         "before": {**before, "params": count_params(model, non_embedding=non_embedding)},

@@ -21,6 +21,10 @@ def register(app: typer.Typer) -> None:
         axes: str | None = typer.Option(None, "--axes", help="Restrict to axes, e.g. 'heads,mlp' "
                                         "(of mlp, heads, hidden, layers)."),
         method: str = typer.Option("activation", "--method", help="activation | magnitude"),
+        layer_score: str = typer.Option(
+            "block_influence", "--layer-score", help="How the activation method ranks layers: block_influence "
+            "(1 - cos, free) | skip_loss (loss increase when a layer is bypassed; n_layers extra passes, "
+            "for depth pruning)."),
         reference_params: int | None = typer.Option(
             None, "--reference-params", help="Teacher parameter count; default: read from the input's "
             "prune_report.json when it is a pruned student, else the input's own count."),
@@ -42,10 +46,17 @@ def register(app: typer.Typer) -> None:
         from taskdistill.models import load_model, resolve_model_dir
         from taskdistill.prune import PlanError, load_report, plan_shape, prune_model, save_pruned
         from taskdistill.prune.calib import calibration_texts
+        from taskdistill.prune.importance import LAYER_SCORES, METHODS
 
         console = Console(quiet=quiet())
         err = Console(stderr=True)
         t0 = time.perf_counter()
+        if method not in METHODS or layer_score not in LAYER_SCORES or (
+                method == "magnitude" and layer_score != "block_influence"):
+            err.print(f"[red]error:[/] --method {method} --layer-score {layer_score} is not a valid choice: "
+                      f"methods {', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} "
+                      "(skip_loss needs --method activation)")
+            raise typer.Exit(2)
         if out.exists() and not overwrite:
             err.print(f"[red]error:[/] {out} already exists (use --overwrite)")
             raise typer.Exit(2)
@@ -70,7 +81,8 @@ def register(app: typer.Typer) -> None:
                 texts = calibration_texts(tok, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
             new, report = prune_model(m, tok, target, calib_texts=texts, strategy=strategy, method=method,
                                       reference_params=ref, non_embedding=non_embedding, axes=axes_t,
-                                      batch_size=batch_size, max_length=max_length, progress=not quiet())
+                                      batch_size=batch_size, max_length=max_length, progress=not quiet(),
+                                      layer_score=layer_score)
         except (PlanError, ValueError, FileNotFoundError) as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc
@@ -80,7 +92,8 @@ def register(app: typer.Typer) -> None:
         save_pruned(new, tok, out, report, overwrite=overwrite)
         elapsed = time.perf_counter() - t0
         refp = report["reference_params"]
-        table = Table(title=f"prune {model} -> {target:.0%} of teacher ({report['strategy']}, {method})")
+        table = Table(title=f"prune {model} -> {target:.0%} of teacher ({report['strategy']}, {method}"
+                      f"{', ' + layer_score if method == 'activation' else ''})")
         table.add_column("")
         table.add_column("before", justify="right")
         table.add_column("after", justify="right")

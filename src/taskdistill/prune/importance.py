@@ -10,16 +10,24 @@ Two methods:
     times the size of what it writes), for the same reason.
   - hidden channel ``c``: sum over every RMSNorm output (two per layer plus the final one) of the mean
     ``|x_c|``: Minitron's embedding-channel score; the norms feed every matrix that reads the channel.
-  - layer: block influence (ShortGPT), the mean over tokens of ``1 - cos(h_in, h_out)``; a layer that
-    barely changes its input is the cheapest to drop.
-  Padding positions are masked out of every mean.
+  - layer, ``layer_score="block_influence"`` (default): ShortGPT's block influence, the mean over tokens
+    of ``1 - cos(h_in, h_out)``; a layer that barely changes its input is the cheapest to drop. Free: it
+    comes out of the same pass.
+  - layer, ``layer_score="skip_loss"``: the increase of the next-token cross-entropy on the calibration
+    texts when the layer is bypassed (identity), ``CE(skip l) - CE(full)``. It measures what depth
+    pruning actually destroys, including effects that a small cosine change hides (a layer that turns
+    the residual by a few degrees can still decide the next token). It costs one extra partial forward
+    pass per layer (the layers after ``l`` plus the vocabulary projection, replayed from the cached
+    input of layer ``l``): about ``n_layers / 2`` times the calibration pass, so it is meant for depth
+    pruning; heads, neurons and channels are scored exactly as with block influence.
+  Padding positions are masked out of every mean (and out of the loss targets).
 
 ``magnitude`` (data-free baseline): squared L2 norms of the weights that belong to each unit (a head's
   q rows and o columns; a neuron's gate/up rows and down column; a channel's column/row in every matrix,
   the embedding and the norms), and for a layer the norm of what it can write (``||W_o|| * ||W_down||``).
 
 Scores are cached under ``stage_dir("importance")`` keyed by (weights hash, calibration-text hash,
-method, max_length), so a grid of pruning ratios costs one calibration pass per model state, and
+method, max_length, layer score), so a grid of pruning ratios costs one calibration pass per model state, and
 iterative pruning (a new, distilled model state) recomputes them automatically.
 """
 
@@ -36,6 +44,7 @@ from taskdistill.cache import atomic_write_bytes, content_hash, stage_dir
 from taskdistill.prune.adapters import adapter_for, shape_of
 
 METHODS = ("activation", "magnitude")
+LAYER_SCORES = ("block_influence", "skip_loss")
 CACHE_VERSION = 1  # bump when the scoring definition changes, so stale caches are not reused
 
 
@@ -150,6 +159,9 @@ class _Collector:
         self.mask: torch.Tensor | None = None  # [B, S] bool, set per batch
         self.handles = []
         self._inputs: dict[int, torch.Tensor] = {}
+        self.active = True  # off while skip-loss replays run the layers again
+        self.capture = False  # keep every layer's call (args, kwargs) of the current batch for replays
+        self.calls: dict[int, tuple[tuple, dict]] = {}
         # per-head slices of o_proj and per-neuron norms of down_proj columns, fixed during calibration
         self.o_heads = [layer.self_attn.o_proj.weight.detach().float().view(-1, s.heads, s.head_dim)
                         .permute(1, 2, 0) for layer in _layers(model)]  # [heads, d, hidden]
@@ -177,6 +189,8 @@ class _Collector:
 
     def _head_hook(self, i):
         def hook(module, args):
+            if not self.active:
+                return
             x = self._valid(args[0]).view(-1, self.s.heads, self.s.head_dim)  # [N, heads, d]
             out = torch.einsum("nhd,hdk->nhk", x, self.o_heads[i])  # each head's write to the residual
             self.heads[i] += out.norm(dim=-1).sum(0).double()
@@ -184,20 +198,30 @@ class _Collector:
 
     def _neuron_hook(self, i):
         def hook(module, args):
+            if not self.active:
+                return
             x = self._valid(args[0])  # [N, intermediate]
             self.neurons[i] += (x.abs().sum(0) * self.down_norms[i]).double()
         return hook
 
     def _channel_hook(self, module, args, output):
+        if not self.active:
+            return
         self.channels += self._valid(output).abs().sum(0).double()
 
     def _layer_in_hook(self, i):
         def hook(module, args, kwargs):
+            if not self.active:
+                return
             self._inputs[i] = args[0] if args else kwargs["hidden_states"]
+            if self.capture:
+                self.calls[i] = (args, kwargs)
         return hook
 
     def _layer_out_hook(self, i):
         def hook(module, args, output):
+            if not self.active:
+                return
             out = output[0] if isinstance(output, tuple) else output
             h_in, h_out = self._valid(self._inputs.pop(i)), self._valid(out)
             cos = torch.nn.functional.cosine_similarity(h_in, h_out, dim=-1, eps=1e-8)
@@ -208,61 +232,154 @@ class _Collector:
         n = max(self.tokens, 1)
         return Importance(heads=(self.heads / n).float(), neurons=(self.neurons / n).float(),
                           channels=(self.channels / n).float(), layers=(self.layers / n).float(),
-                          method="activation", meta={"tokens": self.tokens})
+                          method="activation", meta={"tokens": self.tokens, "layer_score": "block_influence"})
+
+
+def _next_token_targets(input_ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(positions [B, S] bool, targets [N]): every position whose next token is real text predicts it.
+
+    Both the position and its successor must be non-padding, so left or right padding never becomes a
+    target and a pad never serves as context for one."""
+    pos = torch.zeros_like(mask)
+    pos[:, :-1] = mask[:, :-1] & mask[:, 1:]
+    return pos, input_ids[:, 1:][pos[:, :-1]]
+
+
+def _loss_sum(model, hidden: torch.Tensor, pos: torch.Tensor, targets: torch.Tensor) -> float:
+    """Summed next-token cross-entropy from final-norm outputs ``hidden`` [B, S, H].
+
+    The vocabulary projection runs only on the target positions: on SmolLM2 the 49,152-row head is the
+    largest single matrix, and padding/last positions need no logits."""
+    logits = model.lm_head(hidden[pos]).float()
+    return float(torch.nn.functional.cross_entropy(logits, targets, reduction="sum"))
+
+
+def _layer_input(call: tuple[tuple, dict]) -> torch.Tensor:
+    """The hidden states a decoder layer was called with (positionally or as a keyword)."""
+    args, kwargs = call
+    return args[0] if args else kwargs["hidden_states"]
+
+
+def _replay_from(model, calls: dict[int, tuple[tuple, dict]], start: int, hidden: torch.Tensor,
+                 skip: int | None = None) -> torch.Tensor:
+    """Run decoder layers ``start..`` on ``hidden`` with the arguments each layer got in the full pass
+    (mask, rotary embeddings, position ids; per layer, so sliding-window layer types stay right),
+    bypassing layer ``skip``; then the final norm."""
+    layers = _layers(model)
+    for j in range(start, len(layers)):
+        if j == skip:
+            continue
+        args, kwargs = calls[j]
+        if args:
+            out = layers[j](hidden, *args[1:], **kwargs)
+        else:
+            out = layers[j](**{**kwargs, "hidden_states": hidden})
+        hidden = out[0] if isinstance(out, tuple) else out
+    return model.model.norm(hidden)
 
 
 @torch.no_grad()
 def activation_importance(model, tokenizer, calib_texts: list[str], *, batch_size: int = 8,
-                          max_length: int = 64, progress: bool = True) -> Importance:
-    """Run the calibration texts through the model with hooks; see the module docstring."""
+                          max_length: int = 64, progress: bool = True,
+                          layer_score: str = "block_influence") -> Importance:
+    """Run the calibration texts through the model with hooks; see the module docstring.
+
+    ``layer_score="skip_loss"`` adds, per batch, one replay per layer (from that layer's cached input,
+    with the layer bypassed) and scores layers by the mean next-token loss increase: n_layers extra
+    partial forward passes, for depth pruning."""
+    if layer_score not in LAYER_SCORES:
+        raise ValueError(f"unknown layer_score {layer_score!r}; choose one of {LAYER_SCORES}")
     if not calib_texts:
         raise ValueError("activation importance needs at least one calibration text (calib_texts is empty)")
     from rich.progress import Progress
 
+    skip = layer_score == "skip_loss"
+    n_layers = len(_layers(model))
     col = _Collector(model)
+    col.capture = skip
     col.install()
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    base_sum, n_targets = 0.0, 0
+    skip_sums = torch.zeros(n_layers, dtype=torch.float64)
     try:
         with Progress(transient=True, disable=not progress) as bar:
-            task = bar.add_task("importance (activation)", total=len(calib_texts))
+            label = "importance (activation" + (", skip-loss per layer)" if skip else ")")
+            task = bar.add_task(label, total=len(calib_texts) * (1 + n_layers if skip else 1))
             for start in range(0, len(calib_texts), batch_size):
                 chunk = calib_texts[start:start + batch_size]
                 enc = tokenizer(chunk, return_tensors="pt", padding=True, truncation=True,
                                 max_length=max_length, add_special_tokens=False)
-                mask = enc["attention_mask"].bool()
-                col.mask = mask.to(device)
+                ids = enc["input_ids"].to(device)
+                mask = enc["attention_mask"].bool().to(device)
+                col.mask = mask
                 col.tokens += int(mask.sum())
-                # the decoder only: importance never needs logits, and the vocab projection is ~20% of
-                # SmolLM2's forward FLOPs (49,152 x 576 per token)
-                model.model(input_ids=enc["input_ids"].to(device),
-                            attention_mask=enc["attention_mask"].to(device), use_cache=False)
+                col.active = True
+                # the decoder only: block influence never needs logits, and the vocab projection is ~20% of
+                # SmolLM2's forward FLOPs (49,152 x 576 per token); skip-loss projects target rows only
+                out = model.model(input_ids=ids, attention_mask=enc["attention_mask"].to(device),
+                                  use_cache=False)
                 bar.advance(task, len(chunk))
+                if not skip:
+                    continue
+                col.active = False  # replays must not add to the activation statistics
+                pos, targets = _next_token_targets(ids, mask)
+                n_targets += int(targets.numel())
+                if targets.numel():
+                    base_sum += _loss_sum(model, out.last_hidden_state, pos, targets)
+                    for layer in range(n_layers):
+                        h = _replay_from(model, col.calls, layer, _layer_input(col.calls[layer]), skip=layer)
+                        skip_sums[layer] += _loss_sum(model, h, pos, targets)
+                        bar.advance(task, len(chunk))
+                else:
+                    bar.advance(task, len(chunk) * n_layers)
+                col.calls.clear()
     finally:
         col.remove()
+        col.calls.clear()
         model.train(was_training)
     if col.tokens == 0:
         raise ValueError("calibration texts tokenised to zero tokens")
-    return col.result()
+    imp = col.result()
+    if skip:
+        if n_targets == 0:
+            raise ValueError("layer_score='skip_loss' needs calibration texts of at least two tokens "
+                             "(no next-token targets after tokenisation)")
+        imp.layers = ((skip_sums - base_sum) / n_targets).float()
+        imp.meta.update({"layer_score": "skip_loss", "base_loss": base_sum / n_targets, "loss_targets": n_targets})
+    return imp
 
 
 def compute_importance(model, tokenizer, calib_texts: list[str] | None = None, *, method: str = "activation",
                        batch_size: int = 8, max_length: int = 64, cache: bool = True,
-                       progress: bool = True) -> Importance:
+                       progress: bool = True, layer_score: str = "block_influence") -> Importance:
     """Importance of every head, neuron, hidden channel and layer of ``model`` (cached on disk).
 
-    The cache key is (weights hash, calibration-text hash, method, max_length): the same model state and
-    calibration set never pay for a second calibration pass, whatever ratio is pruned next."""
+    ``layer_score`` ("block_influence" | "skip_loss") chooses how the activation method scores layers;
+    skip-loss costs n_layers extra (partial) forward passes and only changes the layer scores, so use it
+    when the plan removes layers. The magnitude method has its own data-free layer score.
+
+    The cache key is (weights hash, calibration-text hash, method, max_length, layer score): the same
+    model state and calibration set never pay for a second calibration pass, whatever ratio is pruned
+    next."""
     if method not in METHODS:
         raise ValueError(f"unknown importance method {method!r}; choose one of {METHODS}")
+    if layer_score not in LAYER_SCORES:
+        raise ValueError(f"unknown layer_score {layer_score!r}; choose one of {LAYER_SCORES}")
+    if method == "magnitude" and layer_score != "block_influence":
+        raise ValueError(f"layer_score={layer_score!r} needs calibration text: use method='activation' "
+                         "(method 'magnitude' scores layers from weights only)")
     adapter_for(model.config)  # unsupported architecture -> clear error before any work
     texts = list(calib_texts or []) if method == "activation" else []
     if method == "activation" and not texts:
         raise ValueError("method 'activation' needs calib_texts (in-domain prompts); "
                          "use method='magnitude' for a data-free score")
-    key = content_hash(CACHE_VERSION, model_hash(model), texts_hash(texts), method,
-                       max_length if texts else None)
+    parts = [CACHE_VERSION, model_hash(model), texts_hash(texts), method, max_length if texts else None]
+    if layer_score != "block_influence":
+        # appended only when not the default, so caches written before skip-loss existed stay valid
+        parts.append(layer_score)
+    key = content_hash(*parts)
     path = stage_dir("importance") / f"{key}.safetensors"
     if cache and path.exists():
         imp = Importance.load(path)
@@ -272,7 +389,7 @@ def compute_importance(model, tokenizer, calib_texts: list[str] | None = None, *
         imp = magnitude_importance(model)
     else:
         imp = activation_importance(model, tokenizer, texts, batch_size=batch_size, max_length=max_length,
-                                    progress=progress)
+                                    progress=progress, layer_score=layer_score)
     imp.meta.update({"key": key, "texts": len(texts), "max_length": max_length})
     if cache:
         imp.save(path)

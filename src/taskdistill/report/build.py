@@ -140,7 +140,8 @@ def _collapse_table(fits) -> pd.DataFrame:
             c = mf.collapse
             if not c:
                 continue
-            status = {"ok": "", "at_1": "already below half-margin at r=1", "below_range": "no collapse above r=0.01"}
+            status = {"ok": "", "at_1": "already below half-margin at r=1", "below_range": "no collapse above r=0.01",
+                      "teacher_at_chance": "teacher not above chance: no margin to lose"}
             recs.append({"group": g.name, "metric": metric_spec(m).label,
                          "collapse r (CI)": _ci(c["r"], *c["ci"]), "teacher": _f(c["teacher"]),
                          "chance": _f(c["chance"]), "half-margin level": _f(c["target"]),

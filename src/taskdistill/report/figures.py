@@ -259,7 +259,7 @@ def fig_collapse(fits) -> Figure | None:
     recs = []
     for g in fits.groups if fits else []:
         for m, mf in g.metrics.items():
-            if mf.collapse:
+            if mf.collapse and mf.collapse["status"] != "teacher_at_chance":
                 c = mf.collapse
                 recs.append((g.name, m, c["r"], c["ci"][0], c["ci"][1], c["status"]))
     if not recs:

@@ -392,6 +392,16 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, teacher_fallb
     if teacher is None:
         teacher = float(spec.from_distance(law.predict(ff.vector(), np.array([D_star]), np.array([1.0])))[0])
         note = teacher_fallback
+    r_min = float(min(mf.r_levels))
+    margin = (teacher - spec.chance) if spec.higher_better else (spec.chance - teacher)
+    if not margin > 0:
+        # No margin to lose (e.g. a small teacher at chance on MMLU, or too few questions to tell):
+        # "half the margin" would put the collapse at r = 1 and call it a finding.
+        return {"r": float("nan"), "status": "teacher_at_chance", "ci": [float("nan")] * 2, "target": float("nan"),
+                "teacher": float(teacher), "chance": float(spec.chance), "D": float(D_star), "form": ff.form,
+                "extrapolated": False, "observed_r_min": r_min, "far": False, "censored_boot": None,
+                "note": f"the teacher ({teacher:.3f}) is not better than chance ({spec.chance:.3f}) on this "
+                        "metric: no margin to lose, no collapse point", "boot": []}
     target = teacher - settings.collapse_fraction * (teacher - spec.chance)
 
     def at(p):
@@ -406,7 +416,6 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, teacher_fallb
     fin = boots_a[np.isfinite(boots_a)]
     q = (1 - settings.ci) / 2
     ci = [float(np.quantile(fin, q)), float(np.quantile(fin, 1 - q))] if len(fin) >= 2 else [np.nan, np.nan]
-    r_min = float(min(mf.r_levels))
     return {"r": r_c, "status": status, "ci": ci, "target": float(target), "teacher": float(teacher),
             "chance": float(spec.chance), "D": float(D_star), "form": ff.form,
             "extrapolated": bool(status == "ok" and r_c < r_min - 1e-9), "observed_r_min": r_min,
@@ -519,8 +528,11 @@ def _gaps(g: GroupFit, settings: FitSettings) -> list[dict[str, Any]]:
     """Paired bootstrap of collapse(general metric) - collapse(in-domain metric): > 0 means general knowledge
     collapses at a milder compression than in-domain quality."""
     out = []
-    gen = [m for m in g.metrics.values() if m.collapse and m.spec.domain == "general"]
-    ind = [m for m in g.metrics.values() if m.collapse and m.spec.domain == "in-domain"]
+    def has(m):
+        return m.collapse and m.collapse["status"] != "teacher_at_chance"
+
+    gen = [m for m in g.metrics.values() if has(m) and m.spec.domain == "general"]
+    ind = [m for m in g.metrics.values() if has(m) and m.spec.domain == "in-domain"]
     q = (1 - settings.ci) / 2
     for a in gen:
         for b in ind:

@@ -24,7 +24,8 @@ from taskdistill.cache import content_hash
 from taskdistill.sweep.spec import SweepSpec
 
 # Bump a stage's version when its node semantics change, so old cached nodes are not reused.
-STAGE_VERSIONS = {"data": 1, "pool": 1, "teacher": 1, "annotate": 1, "prune": 1, "distill": 1, "evaluate": 1}
+# distill 2: blended supervision also trains on the answer-only rows (DistillConfig.label_mix).
+STAGE_VERSIONS = {"data": 1, "pool": 1, "teacher": 1, "annotate": 1, "prune": 1, "distill": 2, "evaluate": 1}
 STAGE_ORDER = ("data", "pool", "teacher", "annotate", "prune", "distill", "evaluate")
 
 

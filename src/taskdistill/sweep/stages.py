@@ -156,16 +156,18 @@ class RealStages:
         cfg = DistillConfig(**{**params["config"], "method": params["method"],
                                "supervision": params["supervision"], "seed": params["seed"],
                                "steps": params["steps"]})
-        fmt = "label" if params["supervision"] == "label" else "cot"
         model, tok = load_model(inputs["student"]["path"], quiet=self.quiet)
         ann = load_annotations(inputs["annotations"]["path"])
         pool_train = pd.read_parquet(Path(inputs["data"]["path"]) / "train.parquet")
         keep = set(pool_train["id"].astype(str).head(params["dataset_size"]))
-        examples = [ex for ex in ann.examples(tok, fmt) if ex.id in keep]
-        if not examples:
-            raise StageError(f"no {fmt} training examples for dataset_size {params['dataset_size']} in "
-                             f"{ann.dir} (were all traces dropped by the trace policy?)")
-        cache = ann.topk_cache(fmt) if cfg.needs_cache else None
+        examples, cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix, ids=keep)
+        if not examples or (cfg.needs_traces and not any(ex.has_trace for ex in examples)):
+            raise StageError(f"no {cfg.supervision} training examples for dataset_size "
+                             f"{params['dataset_size']} in {ann.dir} (were all traces dropped by the "
+                             "trace policy?)")
+        if cfg.needs_cache and cache is None:
+            raise StageError(f"{ann.dir}: no teacher top-k cache for {cfg.supervision!r} supervision")
+        cache = cache if cfg.needs_cache else None
         # ``work`` is stable per node (not the node's temporary folder), so the trainer's own
         # checkpoints let a killed distillation resume mid-run.
         final = train(model, tok, examples, cfg, work, cache=cache, quiet=self.quiet)

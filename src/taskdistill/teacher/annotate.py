@@ -139,6 +139,31 @@ class Annotations:
         return TopKCache.open(self.cache_dir(fmt), expect_teacher=self.teacher_hash,
                               expect_data=self.meta["examples_hash"][fmt], expect_fmt=fmt)
 
+    def training_set(self, tokenizer, supervision: str, *, label_mix: bool = True, fmt: str | None = None,
+                     ids: set[str] | None = None):
+        """Examples and the teacher cache a ``supervision`` trains from: ``label`` -> label-format
+        rows; ``cot`` -> CoT rows (kept traces); ``blended`` -> CoT rows plus, with ``label_mix``, the
+        label-format rows under one mixed cache. ``fmt`` forces one format; ``ids`` keeps a subset of
+        the rows (a data-size sweep). Returns ``(examples, cache)``; ``cache`` is None without a
+        local teacher's top-k cache."""
+        from taskdistill.distill.targets import MixedCache
+
+        if fmt is not None:
+            fmts = [fmt]
+        elif supervision == "blended" and label_mix and "label" in self.formats:
+            fmts = ["cot", "label"]
+        else:
+            fmts = ["label" if supervision == "label" else "cot"]
+        examples, caches = [], []
+        for f in fmts:
+            ex = self.examples(tokenizer, f)
+            examples += [e for e in ex if ids is None or e.id in ids]
+            if (self.dir / f"topk_{f}").is_dir():
+                caches.append(self.topk_cache(f))
+        if not caches or len(caches) < len(fmts):
+            return examples, None
+        return examples, caches[0] if len(caches) == 1 else MixedCache(caches)
+
 
 def load_annotations(path: str | Path, *, expect_teacher: str | None = None,
                      expect_data: str | None = None) -> Annotations:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from taskdistill.cache import atomic_write_text, content_hash, file_hash
+from taskdistill.cache import atomic_write_json, content_hash, file_hash
 
 SPLITS = ("train", "validation", "test")
 _MEMO: dict[tuple, str] = {}
@@ -87,16 +87,7 @@ def read_json(path: Path) -> dict:
         raise TeacherInputError(f"{path}: cannot read ({exc})") from exc
 
 
-def _plain(obj):
-    """numpy scalars/arrays and paths -> JSON values (numbers stay numbers)."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    return str(obj)
-
-
 def write_json(path: Path, obj) -> Path:
     """Atomic, human-readable JSON that keeps numbers as numbers (reports are read by people and by
-    the sweep). Unlike ``cache.atomic_write_json`` it also serialises numpy scalars via ``_plain``."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")
+    the sweep); numpy scalars and arrays become plain numbers and lists."""
+    return atomic_write_json(path, obj)
