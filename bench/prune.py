@@ -14,8 +14,9 @@ that its peak memory is its own:
 Reported per arm: wall and CPU time of the pruning step (importance + slicing; model loading excluded;
 on a shared machine CPU time is the comparable number), peak RSS of the process, the peak RSS *during
 the pruning step* (the kernel's high-water mark is reset after loading, ``/proc/self/clear_refs``) and its
-growth over the RSS after loading, parameters, and the in-domain
-quality of the pruned model *before any distillation*: gold-label NLL, accuracy over the 35 classes
+growth over the RSS after loading (the weights are paged in first: safetensors maps them lazily, and
+paging them in is not the pruner's allocation), parameters, and the in-domain quality of the pruned
+model *before any distillation*: gold-label NLL, accuracy over the 35 classes
 (``taskdistill.evaluate.indomain.score_labels`` on ``--n-test`` test headlines). The unpruned model's
 NLL is measured in the same run as the baseline. Ratios are against Torch-Pruning.
 
@@ -131,9 +132,9 @@ def tp_prune(model, tok, plan) -> None:
     ex = tok(["Acme Corp beats quarterly estimates"], return_tensors="pt")["input_ids"]
     num_heads, ratios, ignored = {}, {}, [model.lm_head]
     # Ratios nudged half a unit so TP's rounding lands on the plan: it removes ceil(ratio * heads) query
-    # heads (then ceil(that / kv_heads) per KV group), and with the exact float 1 - 6/9 = 0.33333333333333337
-    # that ceil is 4, i.e. 2 per group, which TP 1.6.1 then silently skips (no head is pruned at all);
-    # for the MLP it keeps int(n * (1 - ratio)) neurons.
+    # heads (then ceil(that / kv_heads) per KV group); with the exact float 1 - 6/9 = 0.33333333333333337
+    # that ceil is 4, and TP 1.6.1 was seen to prune no head at all (tiny 9-head / 3-KV Llama), while
+    # 2.5/9 prunes exactly one per group. For the MLP it keeps int(n * (1 - ratio)) neurons.
     head_ratio = (cfg.num_attention_heads - plan.heads - 0.5) / cfg.num_attention_heads
     mlp_ratio = 1 - (plan.intermediate + 0.5) / cfg.intermediate_size
     for layer in model.model.layers:
@@ -189,6 +190,11 @@ def worker(arm: str, args) -> dict:
         from taskdistill.prune.calib import calibration_texts
 
         calib = calibration_texts(tok, data / "train.parquet", n=args.n_calib, seed=args.seed)
+    # safetensors weights are memory-mapped and paged in lazily: read every tensor once so that the RSS
+    # after loading includes them and the step's growth counts only what the pruning allocates
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            t.float().sum()
     rss_loaded = _rss_mb()
     hwm_ok = _reset_hwm()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -311,18 +317,18 @@ def main() -> None:
     print(f"\n{args.model} -> {args.target:.0%} (heads + MLP), {args.n_test} test headlines, "
           f"{args.n_calib} calibration texts, seed {args.seed}, {args.threads} thread(s); {total:.0f} s in all")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print(f"{'arm':18} {'params':>12} {'time s':>8} {'cpu s':>7} {'peak MB':>8} {'+MB':>7} {'NLL':>7} "
+    print(f"{'arm':22} {'params':>12} {'time s':>8} {'cpu s':>7} {'peak MB':>8} {'+MB':>7} {'NLL':>7} "
           f"{'acc':>6} {'cpu/TP':>6} {'mem/TP':>6}")
     for r in results:
         if "nll" not in r:
             extra = (f"pruned in {r['seconds']:.2f} s, peak {r['peak_rss_mb']:.0f} MB (+{r['peak_growth_mb']:.0f}); "
                      if "seconds" in r else "")
-            print(f"{r['arm']:18} {extra}ERROR {r['error'][-300:]}")
+            print(f"{r['arm']:22} {extra}ERROR {r['error'][-300:]}")
             continue
         vs = base and r["arm"] in ARMS and r["arm"] != "torch-pruning"
         tr = f"{r['cpu_seconds'] / base['cpu_seconds']:.2f}" if vs else "-"
         mr = f"{r['peak_growth_mb'] / base['peak_growth_mb']:.2f}" if vs and base["peak_growth_mb"] > 0 else "-"
-        print(f"{r['arm']:18} {r['params']:>12,} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f} "
+        print(f"{r['arm']:22} {r['params']:>12,} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f} "
               f"{r['peak_rss_mb']:>8.0f} {r['peak_growth_mb']:>7.0f} {r['nll']:>7.3f} {r['accuracy']:>6.3f} "
               f"{tr:>6} {mr:>6}")
     for arms, what in ((ARMS, "width (heads + MLP)"), (DEPTH_ARMS, f"depth-only to {args.depth_target:.0%}")):

@@ -130,7 +130,8 @@ def test_cli_skip_loss(tmp_path):
     from taskdistill.data.taxonomy import LABELS
 
     calib = tmp_path / "train.parquet"
-    pd.DataFrame([{"headline": t[-60:], "label": LABELS[i % len(LABELS)]} for i, t in enumerate(CALIB)]).to_parquet(calib)
+    rows = [{"headline": t[-60:], "label": LABELS[i % len(LABELS)]} for i, t in enumerate(CALIB)]
+    pd.DataFrame(rows).to_parquet(calib)
     out = tmp_path / "s"
     res = CliRunner().invoke(app, ["prune", "--model", "tiny:llama", "--target", "0.8", "--strategy", "combined",
                                    "--calib", str(calib), "--n-calib", "8", "--layer-score", "skip_loss",

@@ -32,3 +32,31 @@ def test_smollm2_paper_sizes_reload(smollm2, tmp_path):
                             pad_token_id=tok.pad_token_id)
         assert gen.shape[1] == enc["input_ids"].shape[1] + 3
         del new, back
+
+
+def test_smollm2_skip_loss_layer_scores(smollm2):
+    """The replayed skip-loss equals a naive bypass on the real architecture, and the embedding-facing
+    first layer is the one SmolLM2 can least afford to lose."""
+    from taskdistill.prune import compute_importance
+    from taskdistill.prune.calib import general_texts
+    from taskdistill.prune.importance import _next_token_targets
+
+    model, tok = smollm2
+    texts = general_texts(8)
+    imp = compute_importance(model, tok, texts, max_length=48, cache=False, progress=False, layer_score="skip_loss")
+    assert torch.isfinite(imp.layers).all() and imp.layers.shape == (model.config.num_hidden_layers,)
+    assert int(imp.layers.argmax()) == 0 and imp.layers[0] > 1.0
+    assert 0.5 < imp.meta["base_loss"] < 6.0  # a trained LM on MMLU text, in nats per token
+
+    layer = model.model.layers[14]
+    enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=48, add_special_tokens=False)
+    pos, targets = _next_token_targets(enc["input_ids"], enc["attention_mask"].bool())
+    with torch.no_grad():
+        full = torch.nn.functional.cross_entropy(model(**enc).logits[pos].float(), targets).item()
+        layer.forward = lambda hidden_states, *a, **k: hidden_states
+        try:
+            skipped = torch.nn.functional.cross_entropy(model(**enc).logits[pos].float(), targets).item()
+        finally:
+            del layer.forward
+    assert imp.meta["base_loss"] == pytest.approx(full, abs=1e-4)
+    assert imp.layers[14].item() == pytest.approx(skipped - full, abs=1e-4)

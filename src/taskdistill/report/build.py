@@ -278,6 +278,13 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
         weak = [f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {'; '.join(_constraining(mf.best().notes))}"
                 for g in fits.groups for m, mf in g.metrics.items()
                 if mf.status == "ok" and _constraining(mf.best().notes)]
+        at_chance = sorted({f"{g.name} ({metric_spec(m).label}: teacher {mf.collapse['teacher']:.3f}, chance "
+                            f"{mf.collapse['chance']:.3f})" for g in fits.groups for m, mf in g.metrics.items()
+                            if mf.collapse and mf.collapse["status"] == "teacher_at_chance"})
+        if at_chance:
+            fl = fl + ["The teacher is not better than chance on a general-knowledge metric, so there is no margin "
+                       "to lose and no collapse point: " + "; ".join(at_chance) + ". Evaluate more MMLU "
+                       "questions (eval.mmlu_n) or use a stronger teacher."]
         B.append(Block("ul", fl or ["No group has both an MMLU and an in-domain collapse point: the collapse "
                                     "comparison needs >= 2 ratios and a fitted law for both metrics."]))
         if under or weak:

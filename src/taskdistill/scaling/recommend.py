@@ -70,6 +70,13 @@ def _nearest_target(results: pd.DataFrame | None, r: float) -> float | None:
     return float(np.interp(r, pairs.to_numpy(), pairs.index.to_numpy(dtype=float)))
 
 
+def _iv(lo: float, hi: float) -> str:
+    """A printed interval, or why there is none (a fit with no more rows than parameters has no bootstrap)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "[no interval: too few rows to bootstrap]"
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
 def _fmt_D(D: float) -> str:
     return f"{D / 1000:.3g}k" if D >= 1000 else f"{D:.0f}"
 
@@ -176,7 +183,7 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
             best = max(cands, key=lambda c: sign * c["pred"][head.metric][0])
             m, lo, hi = best["pred"][head.metric]
             msg += (f" Best predicted {metric_spec(head.metric).label} within the limits: {m:.3f} "
-                    f"[{lo:.3f}, {hi:.3f}] at params ratio {best['r']:.2f}, {_fmt_D(best['D'])} examples "
+                    f"{_iv(lo, hi)} at params ratio {best['r']:.2f}, {_fmt_D(best['D'])} examples "
                     f"({best['group'].name}{', extrapolated' if best['ex'] else ''}).")
         return Recommendation(False, msg, desc, setting=describe(best) if best else None,
                               predicted=describe(best)["predicted"] if best else {}, notes=notes)
@@ -192,11 +199,13 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
     conf = all(c.met(best["pred"][c.metric][1] if metric_spec(c.metric).higher_better
                       else best["pred"][c.metric][2]) for c in cons)
     parts = [f"{metric_spec(c.metric).label} {best['pred'][c.metric][0]:.3f} "
-             f"[{best['pred'][c.metric][1]:.3f}, {best['pred'][c.metric][2]:.3f}]" for c in cons]
+             f"{_iv(best['pred'][c.metric][1], best['pred'][c.metric][2])}" for c in cons]
+    no_iv = any(not np.all(np.isfinite(best["pred"][c.metric][1:3])) for c in cons)
     msg = (f"{best['group'].name} at params ratio {best['r']:.2f} with {_fmt_D(best['D'])} training examples"
            + (f": predicted {', '.join(parts)}" if parts else "")
-           + ("" if conf else " (at the edge: the interval straddles a constraint; --confident asks for "
-                                "a setting whose whole interval clears it)")
+           + ("" if conf else " (not confident: no interval to check it against)" if no_iv else
+              " (at the edge: the interval straddles a constraint; --confident asks for "
+              "a setting whose whole interval clears it)")
            + (f". EXTRAPOLATED: {'; '.join(ex)}" if ex else ""))
     seen, alts = {best["group"].name}, []
     for c in good[1:]:
