@@ -196,14 +196,13 @@ def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache 
                          "cache (taskdistill teacher annotate / write_topk_cache); use supervision 'sft' "
                          "to train on the targets alone")
     if cfg.needs_traces:
-        no_trace = [ex.id for ex in examples if not ex.has_trace]
-        if cfg.supervision == "blended" and cfg.label_mix:
-            # answer-only rows are part of the blend; the traces must still be there
-            if len(no_trace) == len(examples):
-                raise TrainError("supervision 'blended' needs reasoning traces, but none of the "
-                                 f"{len(examples)} examples has one; add the cot-format examples "
-                                 "(teacher traces)")
-            no_trace = [ex.id for ex in examples if not ex.has_trace and ex.fmt != "label"]
+        # with label_mix, answer-only rows are part of the blend; the traces must still be there
+        mix = cfg.supervision == "blended" and cfg.label_mix
+        if mix and not any(ex.has_trace for ex in examples):
+            raise TrainError("supervision 'blended' needs reasoning traces, but none of the "
+                             f"{len(examples)} examples has one; add the cot-format examples "
+                             "(teacher traces)")
+        no_trace = [ex.id for ex in examples if not ex.has_trace and not (mix and ex.fmt == "label")]
         if no_trace:
             raise TrainError(f"supervision {cfg.supervision!r} needs reasoning traces, but {len(no_trace)} "
                              f"example(s) have none (e.g. {no_trace[:3]}); build them with fmt='cot' and "

@@ -213,7 +213,7 @@ class _Collector:
         def hook(module, args, kwargs):
             if not self.active:
                 return
-            self._inputs[i] = args[0] if args else kwargs["hidden_states"]
+            self._inputs[i] = _layer_input((args, kwargs))
             if self.capture:
                 self.calls[i] = (args, kwargs)
         return hook

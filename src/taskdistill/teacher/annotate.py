@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskdistill.cache import atomic_write_bytes, content_hash, stage_dir
+from taskdistill.cache import atomic_write_bytes, atomic_write_json, content_hash, stage_dir
 from taskdistill.data.prompts import FORMATS
 from taskdistill.teacher.config import BACKENDS, POLICIES, GenerationConfig
 from taskdistill.teacher.identity import (
@@ -37,7 +37,6 @@ from taskdistill.teacher.identity import (
     model_hash,
     read_json,
     read_split,
-    write_json,
 )
 
 KEY_VERSION = "annotations-v1"
@@ -160,7 +159,7 @@ class Annotations:
             examples += [e for e in ex if ids is None or e.id in ids]
             if (self.dir / f"topk_{f}").is_dir():
                 caches.append(self.topk_cache(f))
-        if not caches or len(caches) < len(fmts):
+        if len(caches) < len(fmts):
             return examples, None
         return examples, caches[0] if len(caches) == 1 else MixedCache(caches)
 
@@ -439,7 +438,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     }
     for junk in ("labels_parts", "trace_parts"):
         shutil.rmtree(work / junk, ignore_errors=True)
-    write_json(work / "meta.json", meta)
+    atomic_write_json(work / "meta.json", meta)
     os.chmod(work, 0o755)
     if final.exists():  # a concurrent run finished the same work first
         shutil.rmtree(work, ignore_errors=True)

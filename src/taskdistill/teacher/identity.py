@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from taskdistill.cache import atomic_write_json, content_hash, file_hash
+from taskdistill.cache import content_hash, file_hash
 
 SPLITS = ("train", "validation", "test")
 _MEMO: dict[tuple, str] = {}
@@ -85,9 +85,3 @@ def read_json(path: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise TeacherInputError(f"{path}: cannot read ({exc})") from exc
-
-
-def write_json(path: Path, obj) -> Path:
-    """Atomic, human-readable JSON that keeps numbers as numbers (reports are read by people and by
-    the sweep); numpy scalars and arrays become plain numbers and lists."""
-    return atomic_write_json(path, obj)

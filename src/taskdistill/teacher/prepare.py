@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from taskdistill.cache import atomic_dir, content_hash, stage_dir
+from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, stage_dir
 from taskdistill.teacher.config import TeacherConfig
 from taskdistill.teacher.identity import (
     TeacherInputError,
@@ -30,7 +30,6 @@ from taskdistill.teacher.identity import (
     model_hash,
     read_json,
     read_split,
-    write_json,
 )
 
 REPORT = "teacher_report.json"
@@ -179,7 +178,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         t0 = time.perf_counter()
         before = _evaluate(model, tok, dataset_dir, cfg, progress=not quiet, limit=before_limit)
         timings["eval_before_s"] = round(time.perf_counter() - t0, 1)
-        write_json(before_path, before)
+        atomic_write_json(before_path, before)
 
     train_df = read_split(dataset_dir, "train")
     examples, counts = mixed_examples(tok, train_df, cfg)
@@ -204,7 +203,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         t0 = time.perf_counter()
         after = _evaluate(model, tok, dataset_dir, cfg, cot=True, progress=not quiet, limit=cfg.eval_limit)
         timings["eval_after_s"] = round(time.perf_counter() - t0, 1)
-        write_json(after_path, after)
+        atomic_write_json(after_path, after)
 
     log = work / "train" / "train_log.jsonl"
     report = {
@@ -232,7 +231,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         tok.save_pretrained(tmp)
         if log.is_file():
             shutil.copy2(log, tmp / "train_log.jsonl")
-        write_json(tmp / REPORT, report)
+        atomic_write_json(tmp / REPORT, report)
     shutil.rmtree(work, ignore_errors=True)
     console.print(f"prepared teacher -> {final}")
     return final
