@@ -59,9 +59,10 @@ def _teacher_spec(args) -> str:
 
 
 def _examples(tok, df, args):
-    from taskdistill.distill.examples import build_examples
+    from taskdistill.targets.examples import build_examples
+    from taskdistill.task import load_task
 
-    return build_examples(tok, df, fmt="cot", max_length=args.max_length)
+    return build_examples(tok, load_task("finheadlines"), df, fmt="cot", max_length=args.max_length)
 
 
 def arm_prepare(args, work: Path) -> dict:
@@ -102,8 +103,8 @@ def arm_cache(args, work: Path) -> dict:
 
     import pandas as pd
 
-    from taskdistill.distill.targets import write_topk_cache
     from taskdistill.models import load_model
+    from taskdistill.targets.cache import write_topk_cache
 
     teacher, tok = load_model(_teacher_spec(args), quiet=True)
     ex = _examples(tok, pd.read_parquet(work / "rows.parquet"), args)
@@ -120,9 +121,9 @@ def arm_ours(args, work: Path) -> dict:
     import pandas as pd
 
     from taskdistill.distill.config import DistillConfig
-    from taskdistill.distill.targets import TopKCache
     from taskdistill.distill.trainer import load_log, train
     from taskdistill.models import load_model
+    from taskdistill.targets.cache import TopKCache
 
     student, tok = load_model(work / "student", quiet=True)
     ex = _examples(tok, pd.read_parquet(work / "rows.parquet"), args)
@@ -147,16 +148,18 @@ def arm_trl(args, work: Path) -> dict:
     from trl.experimental.gkd import GKDConfig, GKDTrainer
     from trl.experimental.utils import DataCollatorForChatML
 
-    from taskdistill.data.prompts import messages, target_text
     from taskdistill.models import load_model
+    from taskdistill.task import load_task
+    from taskdistill.task.prompts import messages, target_text
 
     student, tok = load_model(work / "student", quiet=True)
     teacher, _ = load_model(_teacher_spec(args), quiet=True)
     student.train()
     df = pd.read_parquet(work / "rows.parquet")
-    ds = Dataset.from_list([{"messages": messages(h, "cot") + [
-        {"role": "assistant", "content": target_text(lab, "cot", r)}]}
-        for h, lab, r in zip(df["headline"], df["label"], df["rationale"], strict=True)])
+    task = load_task("finheadlines")
+    ds = Dataset.from_list([{"messages": messages(task, h, "cot") + [
+        {"role": "assistant", "content": target_text(task, lab, "cot", r)}]}
+        for h, lab, r in zip(df[task.input_field], df["label"], df["rationale"], strict=True)])
     base = DataCollatorForChatML(tokenizer=tok, max_length=args.max_length)
     counted = {"tokens": 0}
 

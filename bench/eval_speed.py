@@ -47,14 +47,16 @@ HEADLINES = [
 @torch.no_grad()
 def naive_label_scores(model, tok, headlines, fmt="label"):
     """Baseline: per headline, one padded batch of the 35 full ``prompt + [[label]]`` sequences."""
-    from taskdistill.data.prompts import render_prompt
     from taskdistill.evaluate.indomain import label_token_ids
+    from taskdistill.task import load_task
+    from taskdistill.task.prompts import render_prompt
 
-    cands = label_token_ids(tok)
+    task = load_task("finheadlines")
+    cands = label_token_ids(tok, task)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     out = []
     for h in headlines:
-        ctx = tok.encode(render_prompt(tok, h, fmt), add_special_tokens=False)
+        ctx = tok.encode(render_prompt(tok, task, h, fmt), add_special_tokens=False)
         seqs = [ctx + c for c in cands]
         width = max(map(len, seqs))
         ids = torch.full((len(seqs), width), pad, dtype=torch.long)
@@ -86,6 +88,7 @@ def main() -> int:
     from taskdistill.evaluate.indomain import score_label_logprobs
     from taskdistill.evaluate.reference import compare, lmeval_mmlu
     from taskdistill.models import load_model
+    from taskdistill.task import load_task
 
     model, tok = load_model(args.model, quiet=True)
     res: dict = {"model": args.model, "batch_size": args.batch_size, "threads": args.threads, "seed": args.seed}
@@ -93,9 +96,10 @@ def main() -> int:
 
     if args.n_headlines > 0:
         heads = (HEADLINES * (args.n_headlines // len(HEADLINES) + 1))[:args.n_headlines]
-        score_label_logprobs(model, tok, heads[:1], batch_size=1, progress=False)  # warm-up
+        task = load_task("finheadlines")
+        score_label_logprobs(model, tok, task, heads[:1], batch_size=1, progress=False)  # warm-up
         t0 = time.perf_counter()
-        ours, _ = score_label_logprobs(model, tok, heads, batch_size=args.batch_size, progress=False)
+        ours, _ = score_label_logprobs(model, tok, task, heads, batch_size=args.batch_size, progress=False)
         t_ours = time.perf_counter() - t0
         t0 = time.perf_counter()
         naive = naive_label_scores(model, tok, heads)

@@ -113,11 +113,12 @@ def _test_rows(data: Path, n: int, seed: int):
 def evaluate_nll(model, tok, rows) -> dict:
     import numpy as np
 
-    from taskdistill.data.taxonomy import LABELS
     from taskdistill.evaluate.indomain import score_labels
+    from taskdistill.task import load_task
 
-    probs = score_labels(model, tok, rows["headline"].tolist(), progress=False)
-    gold = np.array([LABELS.index(lab) for lab in rows["label"]])
+    task = load_task("finheadlines")
+    probs = score_labels(model, tok, task, rows[task.input_field].tolist(), progress=False)
+    gold = np.array([task.index(lab) for lab in rows["label"]])
     p_gold = np.clip(probs[np.arange(len(gold)), gold], 1e-12, 1.0)
     return {"nll": float(-np.log(p_gold).mean()), "accuracy": float((probs.argmax(1) == gold).mean()),
             "n": len(gold)}

@@ -11,11 +11,31 @@ import importlib
 import os
 
 import typer
+from typer.core import TyperGroup
+
+from taskdistill.errors import TaskdistillError, error_line
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
+class TaskdistillGroup(TyperGroup):
+    """The one error path of every command: a ``TaskdistillError`` (bad input, a locked output folder,
+    a broken checkpoint) prints one line ``error: <message>`` and exits 2; any other exception is a bug
+    and propagates with its traceback (exit 1). ``TASKDISTILL_DEBUG=1`` shows user errors' tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TaskdistillError as exc:
+            if os.environ.get("TASKDISTILL_DEBUG"):
+                raise
+            typer.echo(error_line(exc), err=True)
+            raise typer.Exit(exc.exit_code) from exc
+
+
 app = typer.Typer(
+    cls=TaskdistillGroup,
     help="taskdistill: prune a teacher LLM into task-specific students, distill them, evaluate them, "
     "and fit scaling laws over compression, data size and supervision.",
     no_args_is_help=True,
@@ -24,7 +44,7 @@ app = typer.Typer(
 )
 
 STATE = {"quiet": False}
-STAGES = ("data", "teacher", "prune", "distill", "evaluate", "sweep", "scaling", "report")
+STAGES = ("task", "data", "teacher", "prune", "distill", "evaluate", "sweep", "scaling", "report")
 
 
 @app.callback()
@@ -47,3 +67,30 @@ def info(timings: bool = typer.Option(False, "--timings", help="Also time a load
 for _stage in STAGES:
     _mod = importlib.import_module(f"taskdistill.{_stage}.cli")
     _mod.register(app)
+
+
+@app.command("run")
+def run(
+    preset: str | None = typer.Option(None, "--preset", help="tiny, quickstart (default) or paper"),
+    config: str | None = typer.Option(None, "--config", "-c", help="a sweep spec YAML instead of a preset"),
+    out: str | None = typer.Option(None, "--out", "-o", help="sweep folder (default runs/<name>)"),
+    executor: str | None = typer.Option(None, "--executor", help="local or ray"),
+    workers: int | None = typer.Option(None, "--workers", "-j"),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address"),
+    demo_n: int = typer.Option(5, "--demo-headlines", help="test inputs shown with the teacher's top labels"),
+) -> None:
+    """The main job: data -> teacher -> annotations -> iterative pruning -> distillation -> evaluation
+    -> scaling fits -> report. Reruns reuse every finished stage."""
+    from taskdistill.config import ConfigError
+    from taskdistill.pipeline import run_main
+
+    if preset and config:
+        typer.echo("error: pass either --preset or --config, not both", err=True)
+        raise typer.Exit(2)
+    try:
+        code = run_main(preset=preset, config=config, out=out, executor=executor, workers=workers,
+                        address=address, demo_n=demo_n, quiet=quiet())
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)

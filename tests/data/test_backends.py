@@ -13,6 +13,9 @@ import pytest
 
 from taskdistill.data.synth.backends import HFBackend, OpenAIBackend, clean_completion, generation_messages
 from taskdistill.data.synth.openai_client import ChatClient, ChatClientError
+from taskdistill.task import load_task
+
+FIN = load_task("finheadlines")
 
 
 class _Server:
@@ -124,7 +127,7 @@ def test_from_env(monkeypatch):
 
 def test_openai_backend_generates_per_label(server):
     s = server([("ok", '- "Goldman upgrades Apple to Buy"\nsecond line'), ("ok", "Boeing to cut 2,000 jobs")])
-    b = OpenAIBackend(ChatClient(s.url, "m", backoff=0.01))
+    b = OpenAIBackend(ChatClient(s.url, "m", backoff=0.01), FIN)
     out = b.generate(["rating upgrade", "layoffs"], {"Analyst Rating": ["Citi upgrades Ford to Buy"]}, random.Random(0))
     assert [x.headline for x in out] == ["Goldman upgrades Apple to Buy", "Boeing to cut 2,000 jobs"]
     assert [x.label for x in out] == ["rating upgrade", "layoffs"]
@@ -133,15 +136,18 @@ def test_openai_backend_generates_per_label(server):
 
 
 def test_prompt_and_cleaning():
-    m = generation_messages("layoffs", ["A", "B"])
+    m = generation_messages(FIN, "layoffs", ["A", "B"])
     assert m[0]["role"] == "system" and "- A\n- B" in m[1]["content"]
+    defn = FIN.labels[FIN.index("layoffs")].definition
+    assert m[1]["content"].startswith(f"Label: layoffs (Labour Issues). {defn}")
+    assert "headline" in m[0]["content"] and FIN.description in m[0]["content"]
     assert clean_completion('\n\n* "X cuts jobs"\nmore') == "X cuts jobs"
     assert clean_completion("   ") == ""
 
 
 @pytest.fixture(scope="module")
 def tiny_backend():
-    return HFBackend("tiny:llama", batch_size=3, max_new_tokens=6)
+    return HFBackend("tiny:llama", FIN, batch_size=3, max_new_tokens=6)
 
 
 def test_hf_backend_tiny_model_batched(tiny_backend):
@@ -159,8 +165,8 @@ def test_pipeline_runs_with_hf_backend_and_filters_garbage(tiny_backend, tmp_pat
     from taskdistill.data.synth.pipeline import SynthConfig, load_corpus, run_pipeline
 
     cfg = SynthConfig(backend="hf", hf_model="tiny:llama", size=50, batch_size=9, seed=0)
-    run_pipeline(tmp_path / "hf", cfg, quiet=True, embedder=shared_embedder(), backend=tiny_backend, stop_after=1)
-    rows, _, hist = load_corpus(tmp_path / "hf")
+    run_pipeline(tmp_path / "hf", cfg, FIN, quiet=True, embedder=shared_embedder(), backend=tiny_backend, stop_after=1)
+    rows, _, hist = load_corpus(tmp_path / "hf", FIN)
     h = hist[0]
     assert h["generated"] == 9 and h["malformed"] + h["exact_duplicates"] + h["near_duplicates"] + h["kept"] == 9
     assert h["malformed"] == sum(h["malformed_by_reason"].values()) and h["malformed"] > 0

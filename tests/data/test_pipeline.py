@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from taskdistill.cache import file_hash
-from taskdistill.data.splits import make_splits, max_cross_similarity
+from taskdistill.data.splits import SplitError, make_splits, max_cross_similarity
 from taskdistill.data.synth.pipeline import (
     SynthConfig,
     fewshot_step,
@@ -20,7 +20,10 @@ from taskdistill.data.synth.pipeline import (
     run_pipeline,
     sample_labels,
 )
-from taskdistill.data.taxonomy import LABELS
+from taskdistill.task import load_task
+
+FIN = load_task("finheadlines")
+LABELS = FIN.label_names
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def test_sample_labels_follows_weights_exactly():
 
     w = np.zeros(len(LABELS))
     w[0], w[5] = 3, 1
-    labs = sample_labels(random.Random(0), w / w.sum(), 100)
+    labs = sample_labels(random.Random(0), w / w.sum(), 100, LABELS)
     assert labs.count(LABELS[0]) == 75 and labs.count(LABELS[5]) == 25 and len(labs) == 100
 
 
@@ -46,11 +49,11 @@ def test_fewshot_picks_farthest_from_category_centroid():
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labels = np.array(["rating upgrade"] * 3 + ["rating downgrade"])
     text = ["a", "b", "c", "d"]
-    fs = fewshot_step(labels, emb, text, new_mask=np.ones(4, bool), k=2)
+    fs = fewshot_step(labels, emb, text, new_mask=np.ones(4, bool), k=2, task=FIN)
     assert fs["Analyst Rating"][0] == "d" and fs["Analyst Rating"][1] == "a" or fs["Analyst Rating"][0] == "d"
     assert fs["Earnings"] == []
     # rows of the current iteration come first, even if older rows are farther
-    fs2 = fewshot_step(labels, emb, text, new_mask=np.array([True, True, False, False]), k=2)
+    fs2 = fewshot_step(labels, emb, text, new_mask=np.array([True, True, False, False]), k=2, task=FIN)
     assert set(fs2["Analyst Rating"]) == {"a", "b"}
 
 
@@ -81,8 +84,8 @@ def test_splits_stratified_deterministic_leak_free():
     emb = rng.normal(size=(len(df), 32)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     emb[5] = emb[40]  # r5 (a train candidate?) duplicates r40: whichever is held out, the train copy goes
-    s1, info = make_splits(df, emb, test_per_class=2, val_per_class=1, seed=3)
-    s2, _ = make_splits(df.sample(frac=1, random_state=1), emb[df.sample(frac=1, random_state=1).index], 2, 1, seed=3)
+    s1, info = make_splits(df, emb, FIN, test_per_class=2, val_per_class=1, seed=3)
+    s2, _ = make_splits(df.sample(frac=1, random_state=1), emb[df.sample(frac=1, random_state=1).index], FIN, 2, 1, seed=3)
     assert all(s1[k]["id"].tolist() == s2[k]["id"].tolist() for k in s1)
     assert (s1["test"]["label"].value_counts() == 2).all() and len(s1["test"]) == 70
     assert (s1["validation"]["label"].value_counts() == 1).all()
@@ -92,8 +95,9 @@ def test_splits_stratified_deterministic_leak_free():
     assert max_cross_similarity(emb[tr], emb[held]) < 0.9
     assert info["sizes"]["train"] + info["sizes"]["test"] + info["sizes"]["validation"] + \
         info["leak_removed_from_train"] == len(df)
-    with pytest.raises(ValueError, match="fewer than"):
-        make_splits(df, None, test_per_class=8, val_per_class=1)
+    with pytest.raises(SplitError, match=r"35 have fewer than 10 rows .* test_per_class \+ val_per_class must be "
+                                         r"at most 7"):
+        make_splits(df, None, FIN, test_per_class=8, val_per_class=1)
 
 
 def _small_cfg(**kw):
@@ -104,15 +108,15 @@ def _small_cfg(**kw):
 
 def test_kill_and_resume_gives_identical_files(tmp_path, embedder):
     cfg = _small_cfg()
-    full = generate_dataset(tmp_path / "full", cfg, quiet=True, embedder=embedder)
+    full = generate_dataset(tmp_path / "full", cfg, FIN, quiet=True, embedder=embedder)
     # "kill" after one iteration, then rerun over the same folder
-    run_pipeline(tmp_path / "killed", cfg, quiet=True, embedder=embedder, stop_after=1)
-    rows1, _, hist1 = load_corpus(tmp_path / "killed")
+    run_pipeline(tmp_path / "killed", cfg, FIN, quiet=True, embedder=embedder, stop_after=1)
+    rows1, _, hist1 = load_corpus(tmp_path / "killed", FIN)
     assert len(hist1) == 1 and 0 < len(rows1) < cfg.size
     # a half-written iteration folder (crash inside atomic_dir) is ignored on resume
     (tmp_path / "killed" / ".state" / ".iter-00002.x.tmp").mkdir()
-    resumed = generate_dataset(tmp_path / "killed", cfg, quiet=True, embedder=embedder)
-    for f in ("train.parquet", "validation.parquet", "test.parquet", "stats.json", "stats.png"):
+    resumed = generate_dataset(tmp_path / "killed", cfg, FIN, quiet=True, embedder=embedder)
+    for f in ("train.parquet", "validation.parquet", "test.parquet", "stats.json", "stats.png", "task.yaml"):
         assert file_hash(full / f) == file_hash(resumed / f), f
     stats = json.loads((full / "stats.json").read_text())
     assert stats["total"] == cfg.size and stats["sizes"]["test"] == 35
@@ -121,24 +125,24 @@ def test_kill_and_resume_gives_identical_files(tmp_path, embedder):
                                  + h["trimmed"] + h["kept"] for h in its)
     assert 0 <= its[0]["near_duplicate_rate"] <= 1 and stats["distinct_2"] > 0.3
     assert "difficulty_probe" in stats and 0 <= stats["difficulty_probe"]["macro_f1"] <= 1
-    rows, emb, _ = load_corpus(full)
+    rows, emb, _ = load_corpus(full, FIN)
     assert len(rows) == len(emb) == cfg.size
     sims = emb @ emb.T
     np.fill_diagonal(sims, -1)
     assert sims.max() < cfg.threshold  # the corpus is globally deduped
     # rerunning a finished folder is a no-op; other generation settings are refused
-    again = generate_dataset(tmp_path / "full", cfg, quiet=True, embedder=embedder)
+    again = generate_dataset(tmp_path / "full", cfg, FIN, quiet=True, embedder=embedder)
     assert file_hash(again / "train.parquet") == file_hash(full / "train.parquet")
     with pytest.raises(ValueError, match="different generation settings \\(seed\\)"):
-        run_pipeline(tmp_path / "full", _small_cfg(seed=6), quiet=True, embedder=embedder)
+        run_pipeline(tmp_path / "full", _small_cfg(seed=6), FIN, quiet=True, embedder=embedder)
 
 
 def test_near_duplicates_are_counted_and_dropped(tmp_path, embedder):
     # one class only, so headlines share most words and a low (0.55) threshold bites
     only = {lab: (1.0 if lab == "rating upgrade" else 0.0) for lab in LABELS}
     cfg = _small_cfg(threshold=0.55, size=40, batch_size=40, target_weights=only)
-    rows = run_pipeline(tmp_path / "lo", cfg, quiet=True, embedder=embedder)
-    _, emb, hist = load_corpus(tmp_path / "lo")
+    rows = run_pipeline(tmp_path / "lo", cfg, FIN, quiet=True, embedder=embedder)
+    _, emb, hist = load_corpus(tmp_path / "lo", FIN)
     assert len(rows) == 40 and set(rows["label"]) == {"rating upgrade"}
     assert sum(h["near_duplicates"] for h in hist) > 0 and len(hist) >= 2
     sims = emb @ emb.T
@@ -147,9 +151,10 @@ def test_near_duplicates_are_counted_and_dropped(tmp_path, embedder):
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="unknown labels"):
-        SynthConfig(target_weights={"bullish": 1.0})
+    with pytest.raises(ValueError, match="unknown labels in target_weights: \\['bullish'\\] \\(not labels of task "
+                                         "'finheadlines'\\)"):
+        SynthConfig(target_weights={"bullish": 1.0}).target(FIN)
     with pytest.raises(ValueError):
         SynthConfig(threshold=0)
-    w = SynthConfig(target_weights={"other": 3.0}).target()
+    w = SynthConfig(target_weights={"other": 3.0}).target(FIN)
     assert w[LABELS.index("other")] == pytest.approx(3 / 37) and w.min() > 0.02

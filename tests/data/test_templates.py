@@ -7,9 +7,12 @@ from collections import Counter
 
 import pytest
 
-from taskdistill.data.synth.filters import check, filter_batch
+from taskdistill.data.synth.filters import check, filter_batch, label_keys
 from taskdistill.data.synth.templates import DISTRACT, MULTI, NUMERIC, Difficulty, add_noise, generate
-from taskdistill.data.taxonomy import LABELS, TAXONOMY
+from taskdistill.task import load_task
+
+TAXONOMY = load_task("finheadlines")
+LABELS = TAXONOMY.label_names
 
 
 def test_every_class_generates_valid_distinct_headlines():
@@ -82,7 +85,8 @@ def test_filter_reasons():
     assert check("Apple jumps 5% today", echo_texts=("apple jumps 5% today",)) == "prompt_echo"
     assert check("Apple jumps 5% [[shares rise]]") == "label_leak"
     assert check("Label: shares rise for Apple") == "label_leak"
-    assert check("earnings in line") == "label_leak"
+    assert check("earnings in line", labels=label_keys(TAXONOMY)) == "label_leak"
+    assert check("earnings in line") is None  # without a label set, only answer tags are leaks
     assert check("Apple Q3 earnings in line with expectations") is None
-    keep, counts = filter_batch(["", "Apple", "Apple shares jump 5%"])
+    keep, counts = filter_batch(["", "Apple", "Apple shares jump 5%"], TAXONOMY)
     assert keep == [False, False, True] and counts == Counter(empty=1, too_short=1)

@@ -16,19 +16,19 @@ import torch
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from taskdistill.distill.examples import build_examples  # noqa: E402
-from taskdistill.distill.targets import TopKCache  # noqa: E402
 from taskdistill.distill.trainer import train  # noqa: E402
 from taskdistill.models import make_tiny_model  # noqa: E402
-from tests.distill.conftest import MAXLEN, SHAPE, make_df  # noqa: E402
+from taskdistill.targets.cache import TopKCache  # noqa: E402
+from taskdistill.targets.examples import build_examples  # noqa: E402
 from tests.distill.test_trainer import resume_cfg  # noqa: E402
+from tests.targets.conftest import FH, MAXLEN, SHAPE, make_df  # noqa: E402
 
 
 def main() -> None:
     out, cache_dir, steps, accum = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     kill_at = int(sys.argv[5]) if len(sys.argv) > 5 else None
     model, tok = make_tiny_model("llama", seed=0, **SHAPE)
-    examples = build_examples(tok, make_df(), fmt="cot", max_length=MAXLEN)
+    examples = build_examples(tok, FH, make_df(), fmt="cot", max_length=MAXLEN)
 
     def on_step(step, row):
         if kill_at is not None and step == kill_at:

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from taskdistill.data.taxonomy import LABELS
+from taskdistill.task import load_task
+
+FH = load_task("finheadlines")
 
 pytestmark = pytest.mark.slow
 
@@ -16,16 +18,16 @@ def test_smollm2_blended_kd_into_truncated_student(smollm2, tmp_path):
     from transformers import AutoModelForCausalLM
 
     from taskdistill.distill.config import DistillConfig
-    from taskdistill.distill.examples import build_examples
-    from taskdistill.distill.targets import TopKCache, write_topk_cache
     from taskdistill.distill.trainer import load_log, train
+    from taskdistill.targets.cache import TopKCache, write_topk_cache
+    from taskdistill.targets.examples import build_examples
 
     teacher, tok = smollm2
     df = pd.DataFrame({"id": [f"s{i}" for i in range(8)],
                        "headline": [f"Acme Corp {i} raises full-year guidance" for i in range(8)],
-                       "label": [LABELS[i % 35] for i in range(8)],
+                       "label": [FH.label_names[i % 35] for i in range(8)],
                        "rationale": ["The company lifts its outlook, a guidance event."] * 8})
-    ex = build_examples(tok, df, fmt="cot", max_length=128)
+    ex = build_examples(tok, FH, df, fmt="cot", max_length=128)
     assert all(e.has_trace for e in ex)
     write_topk_cache(teacher, tok, ex, tmp_path / "cache", k=64, batch_size=8, quiet=True)
     cache = TopKCache.open(tmp_path / "cache", expect_fmt="cot")

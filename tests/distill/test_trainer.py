@@ -12,11 +12,13 @@ import pytest
 import torch
 
 from taskdistill.distill.config import DistillConfig
-from taskdistill.distill.examples import build_examples
-from taskdistill.distill.targets import CacheError
 from taskdistill.distill.trainer import TrainError, heldout_metrics, load_log, lr_at, train
+from taskdistill.targets.cache import CacheError
+from taskdistill.targets.examples import build_examples
+from taskdistill.targets.record import recorded_task
+from taskdistill.task import load_task
 
-from .conftest import MAXLEN, SHAPE, make_df
+from .conftest import FH, MAXLEN, SHAPE, make_df
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("_train_script.py")
@@ -52,17 +54,20 @@ def test_lr_schedule():
 
 
 def test_distillation_lowers_heldout_kl(small, teacher, tmp_path):
-    from taskdistill.distill.targets import TopKCache, write_topk_cache
+    from taskdistill.targets.cache import TopKCache, write_topk_cache
 
     model, tok = small
-    train_ex = build_examples(tok, make_df(24), fmt="label", max_length=MAXLEN)
-    held = build_examples(tok, make_df(8, offset=50), fmt="label", max_length=MAXLEN)
-    write_topk_cache(teacher, tok, train_ex + held, tmp_path / "cache", k=16, quiet=True)
+    train_ex = build_examples(tok, FH, make_df(24), fmt="label", max_length=MAXLEN)
+    held = build_examples(tok, FH, make_df(8, offset=50), fmt="label", max_length=MAXLEN)
+    write_topk_cache(teacher, tok, train_ex + held, tmp_path / "cache", k=16, quiet=True, task_hash=FH.hash)
     cache = TopKCache.open(tmp_path / "cache")
     before = heldout_metrics(model, held, cache=cache)
     cfg = DistillConfig(supervision="label", steps=12, batch_size=8, lr=1e-2, warmup_steps=1,
                         max_length=MAXLEN)
-    final = train(model, tok, train_ex, cfg, tmp_path / "run", cache=cache, eval_examples=held, quiet=True)
+    with pytest.raises(CacheError, match="another task"):  # a cache of finheadlines, trained for another task
+        train(model, tok, train_ex, cfg, tmp_path / "other", cache=cache, task=load_task("finheadlines-coarse"))
+    final = train(model, tok, train_ex, cfg, tmp_path / "run", cache=cache, eval_examples=held, quiet=True,
+                  task=FH)
     after = heldout_metrics(model, held, cache=cache)
     assert after["kl"] < 0.5 * before["kl"], (before, after)
     log = load_log(tmp_path / "run")
@@ -72,9 +77,14 @@ def test_distillation_lowers_heldout_kl(small, teacher, tmp_path):
     assert evals[0]["step"] == 0 and evals[-1]["step"] == 12
     assert evals[-1]["eval"]["kl"] == pytest.approx(after["kl"], rel=1e-4)
     assert (final / "config.json").exists() and (final / "distill_config.json").exists()
-    # a finished run is not redone (same initial student, settings, data and teacher)
+    # the student records its task: name + hash in distill_config.json, the definition in task.yaml
+    assert json.loads((final / "distill_config.json").read_text())["task"] == {"name": FH.name, "hash": FH.hash}
+    assert recorded_task(final).hash == FH.hash
+    # a finished run is not redone (same initial student, settings, data, teacher and task)
     fresh, _ = _student()
-    assert train(fresh, tok, train_ex, cfg, tmp_path / "run", cache=cache, quiet=True) == final
+    assert train(fresh, tok, train_ex, cfg, tmp_path / "run", cache=cache, quiet=True, task=FH) == final
+    with pytest.raises(TrainError, match="holds another run"):  # the task is part of the run's identity
+        train(fresh, tok, train_ex, cfg, tmp_path / "run", cache=cache, quiet=True)
     assert len([r for r in load_log(tmp_path / "run") if "loss" in r]) == 12
 
 
@@ -110,7 +120,7 @@ def test_kill_and_resume_reaches_same_weights(cot_examples, cot_cache, tmp_path)
 def test_lora_exports_merged_checkpoint(cot_examples, cot_cache, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from taskdistill.distill.batching import collate, supervised_logits
+    from taskdistill.targets.batching import collate, supervised_logits
 
     model, tok = _student()
     base = {k: v.clone() for k, v in model.state_dict().items()}
@@ -155,14 +165,14 @@ def test_bad_inputs_give_clear_errors(small, cot_examples, cot_cache, tmp_path):
     model, tok = small
     with pytest.raises(TrainError, match="needs a teacher cache"):
         train(model, tok, cot_examples, DistillConfig(supervision="blended", max_length=MAXLEN), tmp_path / "a")
-    labels = build_examples(tok, make_df(4), fmt="label", max_length=MAXLEN)
+    labels = build_examples(tok, FH, make_df(4), fmt="label", max_length=MAXLEN)
     with pytest.raises(TrainError, match="needs reasoning traces"):
         train(model, tok, labels, DistillConfig(supervision="cot", max_length=MAXLEN), tmp_path / "b",
               cache=cot_cache)
     with pytest.raises(CacheError, match="format"):
         train(model, tok, labels, DistillConfig(supervision="label", max_length=MAXLEN), tmp_path / "c",
               cache=cot_cache)
-    other = build_examples(tok, make_df(4, offset=300), fmt="cot", max_length=MAXLEN)
+    other = build_examples(tok, FH, make_df(4, offset=300), fmt="cot", max_length=MAXLEN)
     with pytest.raises(CacheError, match="not in the teacher cache"):
         train(model, tok, other, DistillConfig(supervision="blended", max_length=MAXLEN), tmp_path / "d",
               cache=cot_cache)
@@ -191,11 +201,14 @@ def test_position_weights_per_supervision(cot_examples):
 def test_blended_mixes_answer_only_rows(small, teacher, cot_examples, cot_cache, tmp_path):
     """blended + label_mix trains on CoT rows and answer-only rows through one MixedCache; without
     label_mix (or with no trace at all) the answer-only rows are refused."""
-    from taskdistill.distill.targets import MixedCache, TopKCache, write_topk_cache
+    from taskdistill.targets.cache import MixedCache, TopKCache, write_topk_cache
 
     model, tok = small
-    labels = build_examples(tok, make_df(24), fmt="label", max_length=MAXLEN)
-    write_topk_cache(teacher, tok, labels, tmp_path / "lab", k=32, quiet=True)
+    labels = build_examples(tok, FH, make_df(24), fmt="label", max_length=MAXLEN)
+    write_topk_cache(teacher, tok, labels, tmp_path / "nolab", k=32, quiet=True)
+    with pytest.raises(CacheError, match="disagree on task_hash"):  # caches written for different tasks
+        MixedCache([cot_cache, TopKCache.open(tmp_path / "nolab")])
+    write_topk_cache(teacher, tok, labels, tmp_path / "lab", k=32, quiet=True, task_hash=FH.hash)
     mixed = MixedCache([cot_cache, TopKCache.open(tmp_path / "lab")])
     idx = mixed.check_examples(cot_examples + labels)
     assert idx == list(range(48)) and mixed.n == 48

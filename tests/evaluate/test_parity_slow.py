@@ -34,12 +34,15 @@ def test_mmlu_matches_lm_eval(smollm2, scoring):
 
 
 def test_label_scores_equal_naive_on_smollm2(smollm2):
-    from taskdistill.data.prompts import render_prompt
     from taskdistill.evaluate.indomain import label_token_ids, score_label_logprobs
     from taskdistill.evaluate.scoring import score_naive
+    from taskdistill.task import load_task
+    from taskdistill.task.prompts import render_prompt
+
+    fh = load_task("finheadlines")
 
     model, tok = smollm2
     head = "Moody's downgrades Initech to Ba2 on rising leverage"
-    lp, _ = score_label_logprobs(model, tok, [head, "Acme beats estimates"], batch_size=2, progress=False)
-    ctx = tok.encode(render_prompt(tok, head, "label"), add_special_tokens=False)
-    np.testing.assert_allclose(lp[0], score_naive(model, ctx, label_token_ids(tok)), atol=1e-4, rtol=0)
+    lp, _ = score_label_logprobs(model, tok, fh, [head, "Acme beats estimates"], batch_size=2, progress=False)
+    ctx = tok.encode(render_prompt(tok, fh, head, "label"), add_special_tokens=False)
+    np.testing.assert_allclose(lp[0], score_naive(model, ctx, label_token_ids(tok, fh)), atol=1e-4, rtol=0)

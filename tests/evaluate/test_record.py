@@ -9,11 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from taskdistill.cli import app
-from taskdistill.data.taxonomy import LABELS, coarse
 from taskdistill.evaluate.efficiency import measure_efficiency
 from taskdistill.evaluate.record import SCHEMA, evaluate_model, flatten_record, load_record, save_record
 from taskdistill.models import make_tiny_model
 from taskdistill.models.arch import count_params
+from taskdistill.task import load_task
+
+FH = load_task("finheadlines")
+LABELS = FH.label_names
 
 
 def _write_split(path, n=5, bad_label=False):
@@ -21,7 +24,7 @@ def _write_split(path, n=5, bad_label=False):
     if bad_label:
         labels[2] = "not a label"
     pd.DataFrame({"id": [f"x{i}" for i in range(n)], "headline": [f"Firm {i} news" for i in range(n)],
-                  "label": labels, "category": [coarse(x) if x in LABELS else "OTHER" for x in labels],
+                  "label": labels, "category": [FH.group(x) if x in LABELS else "OTHER" for x in labels],
                   "rationale": [""] * n}).to_parquet(path)
     return path
 
@@ -36,6 +39,9 @@ def test_record_has_every_setting_and_flattens(tmp_path):
     rec = evaluate_model("tiny:llama", split, mmlu_n=4, scoring="letter", limit=4, seed=2, batch_size=4,
                          mmlu_path=mmlu, efficiency=True, efficiency_n=2, progress=False)
     assert rec["schema"] == SCHEMA
+    # no --task and a model without a recorded task: finheadlines, answering in its own labels
+    assert rec["task"] == rec["model_task"] == {"name": "finheadlines", "hash": FH.hash}
+    assert rec["indomain"]["task"]["hash"] == FH.hash and "transfer" not in rec["indomain"]
     assert rec["model"]["hash"] and rec["model"]["params"] == rec["efficiency"]["params"]
     assert rec["split"]["hash"] and rec["split"]["rows"] == 5
     s = rec["settings"]
@@ -58,13 +64,14 @@ def test_record_has_every_setting_and_flattens(tmp_path):
 
 def test_efficiency_counts_match_arch():
     model, tok = make_tiny_model("qwen2", tied=False)
-    eff = measure_efficiency(model, tok, headlines=["a b", "c d"], batch_size=2, latency_n=1)
+    eff = measure_efficiency(model, tok, FH, texts=["a b", "c d"], batch_size=2, latency_n=1)
     assert eff["params"] == count_params(model)
     assert eff["params_non_embedding"] == count_params(model, non_embedding=True) < eff["params"]
     assert eff["size_bytes"] == 4 * eff["params"] and eff["size_source"].startswith("parameter")
     assert eff["headlines_per_s"] > 0 and eff["latency_ms_batch1"] > 0
-    with pytest.raises(ValueError, match="at least one headline"):
-        measure_efficiency(model, tok, headlines=[])
+    assert eff["n_labels"] == 35
+    with pytest.raises(ValueError, match="at least one input"):
+        measure_efficiency(model, tok, FH, texts=[])
 
 
 def test_cli_eval_writes_record(tmp_path):

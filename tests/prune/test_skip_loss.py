@@ -127,8 +127,9 @@ def test_bad_layer_score_errors(tmp_path):
 def test_cli_skip_loss(tmp_path):
     import pandas as pd
 
-    from taskdistill.data.taxonomy import LABELS
+    from taskdistill.task import load_task
 
+    LABELS = load_task("finheadlines").label_names
     calib = tmp_path / "train.parquet"
     rows = [{"headline": t[-60:], "label": LABELS[i % len(LABELS)]} for i, t in enumerate(CALIB)]
     pd.DataFrame(rows).to_parquet(calib)

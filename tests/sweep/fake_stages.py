@@ -18,7 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from taskdistill.cache import home
-from taskdistill.data.taxonomy import LABELS, coarse
+from taskdistill.task import load_task
+
+TASK = load_task("finheadlines")
+LABELS = TASK.label_names
+coarse = TASK.group
 
 
 def calls() -> list[dict]:
@@ -45,13 +49,13 @@ class FakeStages:
         _log("data", params)
         for name, n, off in (("train", 200, 0), ("validation", 20, 1000), ("test", 40, 2000)):
             _split(n, off).to_parquet(out / f"{name}.parquet")
-        return {"path": str(out), "n_train": 200}
+        return {"path": str(out), "n_train": 200, "task": params["task"]["definition"]}
 
     def pool(self, params, inputs, out: Path, work: Path):
         _log("pool", params)
         src = Path(inputs["data"]["path"])
         pd.read_parquet(src / "train.parquet").head(params["max_size"]).to_parquet(out / "train.parquet")
-        return {"path": str(out), "n_train": params["max_size"]}
+        return {"path": str(out), "n_train": params["max_size"], "task": inputs["data"]["task"]}
 
     def teacher(self, params, inputs, out: Path, work: Path):
         _log("teacher", params)

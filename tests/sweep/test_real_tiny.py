@@ -11,14 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskdistill.data.taxonomy import LABELS, coarse
 from taskdistill.sweep.dag import expand
 from taskdistill.sweep.executors import run_sweep
 from taskdistill.sweep.runner import read_node
 from taskdistill.sweep.spec import SweepSpec, load_spec
 from taskdistill.sweep.store import load_results
+from taskdistill.task import load_task
 
 REPO = Path(__file__).resolve().parents[2]
+TASK = load_task("finheadlines")
+LABELS, coarse = TASK.label_names, TASK.group
 
 
 def make_split(n: int, offset: int, prefix: str) -> pd.DataFrame:
@@ -97,7 +99,7 @@ def test_main_job_writes_report_and_rerun_reuses_everything(tiny_spec, tmp_path,
 
     import yaml
 
-    from taskdistill.sweep.main import run_main
+    from taskdistill.pipeline import run_main
 
     spec_file = tmp_path / "tiny.yaml"
     spec_file.write_text(yaml.safe_dump(tiny_spec.model_dump(mode="json")))

@@ -43,7 +43,39 @@ def test_pool_takes_a_prefix_and_rejects_too_large(tmp_path):
                                     work=tmp_path / "w")
 
 
+def _task_params(task):
+    return {"name": task.name, "hash": task.hash, "definition": task.model_dump(mode="json")}
+
+
 def test_data_path_must_hold_every_split(tmp_path):
+    from taskdistill.task import load_task
+
     (tmp_path / "train.parquet").write_bytes(b"")
     with pytest.raises(StageError, match="missing validation.parquet, test.parquet"):
-        RealStages(quiet=True).data({"name": "x", "path": str(tmp_path)}, {}, tmp_path, work=tmp_path)
+        RealStages(quiet=True).data({"name": "x", "path": str(tmp_path), "task": _task_params(
+            load_task("finheadlines"))}, {}, tmp_path, work=tmp_path)
+
+
+def test_data_path_must_match_the_task(tmp_path):
+    """A folder whose rows use another label set, or lack the task's input column, fails with the file,
+    row and field; a good one hands the task on to every later stage."""
+    from taskdistill.sweep.stages import task_of
+    from taskdistill.task import load_task
+
+    task = load_task("finheadlines-coarse")
+    good = pd.DataFrame({"id": ["a", "b"], "headline": ["x up", "y down"], "label": ["Earnings", "OTHER"],
+                         "category": ["Earnings", "OTHER"], "rationale": ["", ""]})
+    for split in ("train", "validation", "test"):
+        good.to_parquet(tmp_path / f"{split}.parquet")
+    res = RealStages(quiet=True).data({"name": "x", "path": str(tmp_path), "task": _task_params(task)}, {},
+                                      tmp_path, work=tmp_path)
+    assert res["n_train"] == 2 and task_of({"data": res}).hash == task.hash
+    fine = load_task("finheadlines")
+    with pytest.raises(StageError, match=r"train.parquet: row 0 field 'label' = 'Earnings' is not a label of "
+                                         r"task 'finheadlines'"):
+        RealStages(quiet=True).data({"name": "x", "path": str(tmp_path), "task": _task_params(fine)}, {},
+                                    tmp_path, work=tmp_path)
+    good.rename(columns={"headline": "text"}).to_parquet(tmp_path / "test.parquet")
+    with pytest.raises(StageError, match="test.parquet: no 'headline' column"):
+        RealStages(quiet=True).data({"name": "x", "path": str(tmp_path), "task": _task_params(task)}, {},
+                                    tmp_path, work=tmp_path)

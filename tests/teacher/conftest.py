@@ -1,19 +1,21 @@
-"""Fixtures of the teacher tests: a small but valid dataset folder built in code from the taxonomy."""
+"""Fixtures of the teacher tests: a small but valid dataset folder of the built-in finheadlines task."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from taskdistill.data.taxonomy import LABELS, coarse
+from taskdistill.task import load_task
+
+FH = load_task("finheadlines")
 
 
 def make_split(n: int, offset: int = 0, prefix: str = "r") -> pd.DataFrame:
     rows = []
     for i in range(n):
-        label = LABELS[(i + offset) % len(LABELS)]
+        label = FH.label_names[(i + offset) % FH.n_classes]
         rows.append({"id": f"{prefix}{i}", "headline": f"Acme Corp {label} news item {i}", "label": label,
-                     "category": coarse(label), "rationale": f"The headline reports a {label}."})
+                     "category": FH.group(label), "rationale": f"The headline reports a {label}."})
     return pd.DataFrame(rows)
 
 

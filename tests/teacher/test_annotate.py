@@ -12,10 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from taskdistill.data.taxonomy import LABELS
+from taskdistill.targets import AnnotationError, load_annotations
 from taskdistill.teacher import annotate as annotate_mod
-from taskdistill.teacher.annotate import AnnotationError, annotate, load_annotations
+from taskdistill.teacher.annotate import annotate
 from taskdistill.teacher.config import GenerationConfig
+
+from .conftest import FH
+
+LABELS = FH.label_names
 
 
 class _Teacher(BaseHTTPRequestHandler):
@@ -36,7 +40,7 @@ class _Teacher(BaseHTTPRequestHandler):
         label = next(lbl for lbl in sorted(LABELS, key=len, reverse=True) if lbl in headline)
         i = int(headline.rsplit(" ", 1)[-1])
         if i % 4 == 1:
-            label = LABELS[(LABELS.index(label) + 1) % len(LABELS)]
+            label = LABELS[(FH.index(label) + 1) % len(LABELS)]
         text = f"<think>It says {label}.</think>\n[[{label}]]" if i % 4 != 2 else "I think it is news."
         out = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
         self.send_response(200)
@@ -70,11 +74,11 @@ def test_openai_traces_local_logits_and_resume(dataset_dir, server, monkeypatch)
 
     orig = gen_mod.generate_openai
 
-    def flaky(headlines, **kwargs):
+    def flaky(task, texts, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             _Teacher.fail = True
-        return orig(headlines, max_retries=0, **kwargs)
+        return orig(task, texts, max_retries=0, **kwargs)
 
     monkeypatch.setattr(gen_mod, "generate_openai", flaky)
     with pytest.raises(AnnotationError, match=r"failed on rows 4\.\.7 .* rerun to resume"):
@@ -86,6 +90,11 @@ def test_openai_traces_local_logits_and_resume(dataset_dir, server, monkeypatch)
 
     ann = load_annotations(path)
     assert ann.formats == ("label", "cot") and ann.meta["n_rows"] == 12
+    # the folder records its task; a consumer working on another task is refused
+    assert ann.task.hash == FH.hash and ann.meta["task"] == {"name": "finheadlines", "hash": FH.hash}
+    assert (path / "task.yaml").is_file() and ann.topk_cache("label").task_hash == FH.hash
+    with pytest.raises(AnnotationError, match="made for task 'finheadlines'.*'finheadlines-coarse'"):
+        load_annotations(path, "finheadlines-coarse")
     labels = ann.labels()
     assert list(labels["id"]) == [f"tr{i}" for i in range(12)]
     probs = np.stack(labels["probs"].to_numpy())
@@ -113,7 +122,7 @@ def test_openai_traces_local_logits_and_resume(dataset_dir, server, monkeypatch)
         assert ids.shape == (ex[0].n_supervised, 8) and lp.shape == ids.shape and tail.shape[0] == ids.shape[0]
         assert (lp <= 0).all()
     # what each supervision trains from: blended = traced rows + every answer-only row, one cache
-    from taskdistill.distill.targets import MixedCache, TopKCache
+    from taskdistill.targets.cache import MixedCache, TopKCache
 
     ex, cache = ann.training_set(tok, "blended")
     assert [e.fmt for e in ex] == ["cot"] * 6 + ["label"] * 12 and isinstance(cache, MixedCache)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from taskdistill.teacher.annotate import AnnotationError, annotate, load_annotations
+from taskdistill.targets import AnnotationError, load_annotations
+from taskdistill.teacher.annotate import annotate
 from taskdistill.teacher.config import GenerationConfig
 from taskdistill.teacher.identity import TeacherInputError
 

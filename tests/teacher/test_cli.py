@@ -37,7 +37,7 @@ def test_annotate_cli_end_to_end(dataset_dir):
                               str(dataset_dir), "--formats", "label", "--k", "4", "--limit", "3",
                               "--max-length", "400"])
     assert res.exit_code == 0, res.output
-    from taskdistill.teacher.annotate import load_annotations
+    from taskdistill.targets import load_annotations
 
     ann = load_annotations(res.output.strip().splitlines()[-1])
     assert ann.meta["n_rows"] == 3 and ann.topk_cache("label").n == 3

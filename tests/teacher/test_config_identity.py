@@ -6,6 +6,8 @@ from taskdistill.teacher.config import TeacherConfig
 from taskdistill.teacher.identity import TeacherInputError, dataset_hash, model_hash, read_split
 from taskdistill.teacher.prepare import teacher_key
 
+from .conftest import FH
+
 
 def test_config_rejects_bad_values(tmp_path):
     with pytest.raises(ValidationError):
@@ -20,10 +22,10 @@ def test_config_rejects_bad_values(tmp_path):
 
 def test_teacher_key_changes_with_every_input():
     cfg = TeacherConfig()
-    k = teacher_key("b", "d", cfg)
-    assert k == teacher_key("b", "d", TeacherConfig())
-    assert len({k, teacher_key("b2", "d", cfg), teacher_key("b", "d2", cfg),
-                teacher_key("b", "d", TeacherConfig(lr=5e-4))}) == 4
+    k = teacher_key("b", "d", "t", cfg)
+    assert k == teacher_key("b", "d", "t", TeacherConfig())
+    assert len({k, teacher_key("b2", "d", "t", cfg), teacher_key("b", "d2", "t", cfg),
+                teacher_key("b", "d", "t2", cfg), teacher_key("b", "d", "t", TeacherConfig(lr=5e-4))}) == 5
 
 
 def test_dataset_hash_follows_content_not_path(dataset_dir, tmp_path):
@@ -35,7 +37,7 @@ def test_dataset_hash_follows_content_not_path(dataset_dir, tmp_path):
     assert dataset_hash(copy) == h
     (copy / "stats.json").write_text("{}")  # stats do not count
     assert dataset_hash(copy) == h
-    df = read_split(copy, "train")
+    df = read_split(copy, "train", FH)
     df.iloc[:-1].to_parquet(copy / "train.parquet", index=False)
     assert dataset_hash(copy) != h
     assert dataset_hash(copy, ("test",)) == dataset_hash(dataset_dir, ("test",))
@@ -46,7 +48,7 @@ def test_missing_split_is_named(dataset_dir, tmp_path):
     with pytest.raises(TeacherInputError, match=r"missing test\.parquet \(found: train\.parquet, "):
         dataset_hash(dataset_dir)
     with pytest.raises(TeacherInputError, match="dataset folder not found"):
-        read_split(tmp_path / "nope", "train")
+        read_split(tmp_path / "nope", "train", FH)
 
 
 def test_model_hash(tmp_path):

@@ -1,12 +1,15 @@
 import torch
 
+from taskdistill.task import load_task
 from taskdistill.teacher.generate import generate_local
+
+FH = load_task("finheadlines")
 
 
 def _naive(model, tok, headline, n):
-    from taskdistill.data.prompts import render_prompt
+    from taskdistill.task.prompts import render_prompt
 
-    ids = tok(render_prompt(tok, headline, "cot"), add_special_tokens=False, return_tensors="pt").input_ids
+    ids = tok(render_prompt(tok, FH, headline, "cot"), add_special_tokens=False, return_tensors="pt").input_ids
     with torch.no_grad():
         out = model.generate(ids, max_new_tokens=n, do_sample=False, eos_token_id=tok.eos_token_id,
                              pad_token_id=tok.pad_token_id)
@@ -16,6 +19,6 @@ def _naive(model, tok, headline, n):
 def test_batched_generation_equals_one_by_one(tiny):
     model, tok = tiny
     heads = ["Acme beats Q3 EPS estimates", "X", "Broker upgrades Foo Inc to Buy, PT $12 - Reuters"]
-    got = generate_local(model, tok, heads, max_new_tokens=6, batch_size=2)
+    got = generate_local(model, tok, FH, heads, max_new_tokens=6, batch_size=2)
     assert got == [_naive(model, tok, h, 6) for h in heads]
-    assert generate_local(model, tok, [], max_new_tokens=6) == []
+    assert generate_local(model, tok, FH, [], max_new_tokens=6) == []

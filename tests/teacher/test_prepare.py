@@ -7,7 +7,7 @@ import pytest
 from taskdistill.teacher.config import TeacherConfig
 from taskdistill.teacher.prepare import load_report, mixed_examples, prepare_teacher
 
-from .conftest import make_split
+from .conftest import FH, make_split
 
 CFG = TeacherConfig(steps=3, batch_size=4, lr=1e-3, warmup_steps=1, eval_limit=4, heldout_examples=2,
                     cot_eval_limit=2, cot_fraction=0.5, checkpoint_every=2, max_length=320)
@@ -19,12 +19,12 @@ def test_mixed_examples_cover_both_formats():
     tok = make_tiny_tokenizer()
     df = make_split(10)
     df.loc[3, "rationale"] = ""  # no rationale: label format only
-    ex, counts = mixed_examples(tok, df, CFG)
+    ex, counts = mixed_examples(tok, FH, df, CFG)
     assert counts == {"label": 10, "cot": 9}
     assert [e.fmt for e in ex[:4]] == ["label", "cot", "label", "cot"]
     assert "r3" not in {e.id for e in ex if e.fmt == "cot"}
     assert all(e.has_trace for e in ex if e.fmt == "cot")
-    only_label, c = mixed_examples(tok, df, CFG.model_copy(update={"cot_fraction": 0.0}))
+    only_label, c = mixed_examples(tok, FH, df, CFG.model_copy(update={"cot_fraction": 0.0}))
     assert c == {"label": 10, "cot": 0} and all(e.fmt == "label" for e in only_label)
 
 
@@ -38,6 +38,9 @@ def test_prepare_trains_reports_and_caches(dataset_dir, tmp_path):
         m = rep[when]["test/label"]
         assert m["n"] == 4 and 0.0 <= m["macro_f1"] <= 1.0 and m["nll"] > 0
     assert rep["config"]["steps"] == 3 and rep["dataset_hash"] and rep["base_hash"]
+    # the task is recorded (report + definition) and the key depends on it
+    assert rep["task"] == {"name": "finheadlines", "hash": FH.hash}
+    assert (path / "task.yaml").is_file()
     log = [json.loads(r) for r in (path / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss" in r] == [1, 2, 3]
     assert any("eval" in r for r in log)  # held-out CE before/after

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from taskdistill.data.taxonomy import CATEGORIES, LABELS
+from taskdistill.task import Task
 
 
 def distinct_n(texts: list[str], n: int) -> float:
@@ -29,24 +29,25 @@ def distinct_n(texts: list[str], n: int) -> float:
     return round(len(seen) / total, 4) if total else 0.0
 
 
-def bow_probe(train: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> dict:
-    """Macro-F1 / accuracy of a uni+bigram logistic regression (train -> test), fine and coarse."""
+def bow_probe(train: pd.DataFrame, test: pd.DataFrame, task: Task, seed: int = 0) -> dict:
+    """Macro-F1 / accuracy of a uni+bigram logistic regression (train -> test), at label level and,
+    when the task has groups, at group level (``coarse_macro_f1``)."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
 
     vec = CountVectorizer(ngram_range=(1, 2), min_df=2, lowercase=True)
-    xtr = vec.fit_transform(train["headline"])
+    text = task.input_field
+    xtr = vec.fit_transform(train[text])
     clf = LogisticRegression(max_iter=2000, C=2.0, random_state=seed)
     clf.fit(xtr, train["label"])
-    pred = clf.predict(vec.transform(test["headline"]))
-    from taskdistill.data.taxonomy import coarse
-
-    pc = [coarse(p) for p in pred]
+    pred = clf.predict(vec.transform(test[text]))
     out = dict(model="CountVectorizer(1-2gram, min_df=2) + LogisticRegression(C=2)",
                macro_f1=round(float(f1_score(test["label"], pred, average="macro")), 4),
-               accuracy=round(float(accuracy_score(test["label"], pred)), 4),
-               coarse_macro_f1=round(float(f1_score(test["category"], pc, average="macro")), 4))
+               accuracy=round(float(accuracy_score(test["label"], pred)), 4))
+    if task.has_groups:
+        pc = [task.group(p) for p in pred]
+        out["coarse_macro_f1"] = round(float(f1_score(test["category"], pc, average="macro")), 4)
     if "kind" in test:  # where the difficulty lives: accuracy per headline kind
         ok = pd.Series(np.asarray(pred) == test["label"].to_numpy(), index=test.index)
         kinds = test["kind"].str.split(":").str[0]
@@ -54,17 +55,23 @@ def bow_probe(train: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> dict:
     return out
 
 
-def dataset_stats(splits: dict[str, pd.DataFrame], history: list[dict] | None = None, extra: dict | None = None,
-                  probe: bool = True) -> dict:
+def dataset_stats(splits: dict[str, pd.DataFrame], task: Task, history: list[dict] | None = None,
+                  extra: dict | None = None, probe: bool = True) -> dict:
+    """Sizes, label (and group) shares, distinct-n, mean words, the pipeline table and the probe.
+
+    The probe is skipped (``difficulty_probe: null`` with a reason) when train is too small for a
+    vocabulary or holds a single class."""
+    labels = task.label_names
     allrows = pd.concat(splits.values(), ignore_index=True)
     out: dict = dict(sizes={k: len(v) for k, v in splits.items()}, total=len(allrows))
     counts = allrows["label"].value_counts()
-    out["label_share"] = {lab: round(float(counts.get(lab, 0)) / len(allrows), 4) for lab in LABELS}
+    out["label_share"] = {lab: round(float(counts.get(lab, 0)) / len(allrows), 4) for lab in labels}
     out["min_label_share"] = min(out["label_share"].values())
-    out["labels_per_split"] = {k: {lab: int(v["label"].value_counts().get(lab, 0)) for lab in LABELS}
+    out["labels_per_split"] = {k: {lab: int(v["label"].value_counts().get(lab, 0)) for lab in labels}
                                for k, v in splits.items()}
-    out["category_share"] = {c: round(float((allrows["category"] == c).mean()), 4) for c in CATEGORIES}
-    texts = allrows["headline"].tolist()
+    if task.has_groups:
+        out["category_share"] = {c: round(float((allrows["category"] == c).mean()), 4) for c in task.group_names}
+    texts = allrows[task.input_field].tolist()
     out["distinct_2"], out["distinct_3"] = distinct_n(texts, 2), distinct_n(texts, 3)
     out["mean_words"] = round(float(np.mean([len(t.split()) for t in texts])), 2)
     if "kind" in allrows:
@@ -79,7 +86,11 @@ def dataset_stats(splits: dict[str, pd.DataFrame], history: list[dict] | None = 
             near_duplicates=sum(h["near_duplicates"] for h in history),
             trimmed=sum(h.get("trimmed", 0) for h in history), kept=sum(h["kept"] for h in history))
     if probe and "train" in splits and "test" in splits:
-        out["difficulty_probe"] = bow_probe(splits["train"], splits["test"])
+        try:
+            out["difficulty_probe"] = bow_probe(splits["train"], splits["test"], task)
+        except ValueError as exc:  # e.g. an empty vocabulary or one class in train
+            out["difficulty_probe"] = None
+            out["difficulty_probe_skipped"] = str(exc).splitlines()[0]
     if extra:
         out.update(extra)
     return out
@@ -96,13 +107,16 @@ def stats_table(stats: dict) -> str:
     lines.append("sizes: " + ", ".join(f"{k} {v}" for k, v in stats["sizes"].items()))
     lines.append(f"distinct-2 {stats['distinct_2']}, distinct-3 {stats['distinct_3']}, min label share "
                  f"{stats['min_label_share']:.2%}")
-    if "difficulty_probe" in stats:
-        p = stats["difficulty_probe"]
-        lines.append(f"BoW probe: macro-F1 {p['macro_f1']}, accuracy {p['accuracy']}, coarse macro-F1 {p['coarse_macro_f1']}")
+    p = stats.get("difficulty_probe")
+    if p:
+        coarse = f", coarse macro-F1 {p['coarse_macro_f1']}" if "coarse_macro_f1" in p else ""
+        lines.append(f"BoW probe: macro-F1 {p['macro_f1']}, accuracy {p['accuracy']}{coarse}")
+    elif "difficulty_probe_skipped" in stats:
+        lines.append(f"BoW probe skipped: {stats['difficulty_probe_skipped']}")
     return "\n".join(lines)
 
 
-def plot_stats(stats: dict, path: str | Path) -> Path:
+def plot_stats(stats: dict, path: str | Path, task: Task) -> Path:
     """PNG: per-iteration outcome bars (kept / near-dup / exact / malformed) and the class histogram."""
     import matplotlib
 
@@ -132,9 +146,9 @@ def plot_stats(stats: dict, path: str | Path) -> Path:
         ax.text(0.5, 0.5, "no pipeline history (external data)", ha="center")
         ax.set_axis_off()
     ax = axes[1]
-    share = stats["label_share"]
-    ax.bar(range(len(LABELS)), [share[lab] * 100 for lab in LABELS], color="tab:blue")
-    ax.set_xticks(range(len(LABELS)), LABELS, rotation=90, fontsize=7)
+    share, labels = stats["label_share"], task.label_names
+    ax.bar(range(len(labels)), [share.get(lab, 0.0) * 100 for lab in labels], color="tab:blue")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_ylabel("% of rows")
     ax.set_title(f"class distribution (n={stats['total']})")
     fig.tight_layout()

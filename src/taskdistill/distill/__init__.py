@@ -1,7 +1,7 @@
-"""distill stage: teacher top-k cache, distillation losses, the one training loop, pruning schedules.
+"""distill stage: distillation losses, the one training loop, and its settings.
 
 Modules (import them directly; this package imports nothing heavy):
-``examples`` (tokenised examples with supervised positions), ``targets`` (offline teacher top-k
-cache), ``losses`` (CE, forward/top-k/reverse KL, JSD, blended CoT loss), ``config``
-(``DistillConfig``), ``trainer`` (``train``), ``schedule`` (``run_schedule``). See docs/distillation.md.
+``losses`` (CE, forward/top-k/reverse KL, JSD, blended CoT loss), ``config`` (``DistillConfig``),
+``trainer`` (``train``). The training examples, the teacher top-k cache and the annotations reader
+live below this stage, in ``taskdistill.targets``. See docs/distillation.md.
 """

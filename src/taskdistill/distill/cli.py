@@ -1,7 +1,8 @@
 """CLI commands of the distill stage; `register` adds them to the main app.
 
 ``taskdistill distill``: train a student (pruned checkpoint, registry name or ``tiny:<arch>``) on a
-split file, from a teacher top-k cache (no teacher forward), with any method x supervision.
+split file, from a teacher top-k cache (no teacher forward), with any method x supervision, for one
+task (``--task``; default: the task the annotations record, else finheadlines).
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _read_split(path: Path, split: str = "train"):
-    import pandas as pd
+def _read_split(path: Path, task, split: str = "train"):
+    """A split file of ``task`` (a folder means its ``<split>.parquet``), through the data loader."""
+    from taskdistill.data.loader import load_split
 
     f = path / f"{split}.parquet" if path.is_dir() else path
     if not f.is_file():
         raise FileNotFoundError(f"data file not found: {f}")
-    try:
-        return pd.read_parquet(f)
-    except Exception as exc:  # pyarrow raises several types for a non-parquet file
-        raise ValueError(f"{f}: not a readable parquet file ({exc})") from exc
+    return load_split(f, task)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,14 +36,16 @@ def register(app: typer.Typer) -> None:
     def distill_cmd(
         student: str = typer.Option(..., "--student", help="Student: checkpoint folder, registry name or "
                                     "tiny:<arch>."),
-        data: Path | None = typer.Option(None, "--data", help="Training rows: a split parquet (id, headline, "
-                                         "label, rationale) or a dataset folder (its train.parquet). For "
+        data: Path | None = typer.Option(None, "--data", help="Training rows: a split file (id, the task's "
+                                         "input field, label, rationale) or a dataset folder (its train.parquet). For "
                                          "cot/blended pass the annotation frame (frame_cot.parquet) so the "
                                          "traces are the teacher's. Not needed with --annotations."),
         annotations: Path | None = typer.Option(None, "--annotations", help="A `teacher annotate` folder: "
                                                 "its frame (teacher traces) and top-k cache for --fmt are "
                                                 "used, checked against each other."),
         out: Path = typer.Option(..., "--out", help="Run folder; the student is written to OUT/final."),
+        task_spec: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML "
+                                             "(default: the task the annotations record, else finheadlines)."),
         cache: Path | None = typer.Option(None, "--cache", help="Teacher top-k cache folder (needed by "
                                           "label/cot/blended supervision)."),
         config: Path | None = typer.Option(None, "--config", help="YAML with DistillConfig fields."),
@@ -82,10 +83,13 @@ def register(app: typer.Typer) -> None:
         from taskdistill.cli import quiet
         from taskdistill.config import ConfigError, load_yaml
         from taskdistill.distill.config import DistillConfig
-        from taskdistill.distill.examples import ExampleError, build_examples
-        from taskdistill.distill.targets import CacheError, TopKCache
         from taskdistill.distill.trainer import TrainError, load_log, train
         from taskdistill.models import ModelLoadError, load_model
+        from taskdistill.targets.annotations import load_annotations
+        from taskdistill.targets.cache import CacheError, TopKCache
+        from taskdistill.targets.examples import ExampleError, build_examples
+        from taskdistill.targets.record import resolve_task
+        from taskdistill.task import TaskError
 
         torch.set_num_threads(max(1, threads))
         try:
@@ -96,28 +100,30 @@ def register(app: typer.Typer) -> None:
                              checkpoint_every=checkpoint_every, seed=seed, label_mix=label_mix)
             overrides = {k: v for k, v in overrides.items() if v is not None}
             cfg = DistillConfig.model_validate(cfg.model_dump() | overrides)
+            if annotations is None and data is None:
+                raise ValueError("pass --data (a split file) or --annotations (a teacher annotate folder)")
+            task = resolve_task(task_spec, annotations if annotations is not None else
+                                (data if data.is_dir() else None), what="annotations" if annotations else "data")
             topk = TopKCache.open(cache, expect_teacher=expect_teacher) if cache else None
             use_fmt = fmt or (topk.fmt if topk else ("cot" if cfg.needs_traces else "label"))
             model, tok = load_model(student, quiet=quiet())
             if annotations is not None:
-                from taskdistill.teacher.annotate import load_annotations
-
-                ann = load_annotations(annotations, expect_teacher=expect_teacher)
+                ann = load_annotations(annotations, task, expect_teacher=expect_teacher)
                 examples, ann_cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix,
                                                        fmt=fmt or (topk.fmt if topk else None))
                 if topk is None and cfg.needs_cache:
                     topk = ann_cache
-            elif data is not None:
-                examples = build_examples(tok, _read_split(data), fmt=use_fmt, max_length=cfg.max_length)
             else:
-                raise ValueError("pass --data (a split parquet) or --annotations (a teacher annotate folder)")
+                examples = build_examples(tok, task, _read_split(data, task), fmt=use_fmt,
+                                          max_length=cfg.max_length)
             held = None
             if eval_data is not None:
-                df = _read_split(eval_data, "validation").iloc[:eval_limit]
-                held = build_examples(tok, df, fmt=use_fmt, max_length=cfg.max_length)
-            final = train(model, tok, examples, cfg, out, cache=topk, eval_examples=held, quiet=quiet())
+                df = _read_split(eval_data, task, "validation").iloc[:eval_limit]
+                held = build_examples(tok, task, df, fmt=use_fmt, max_length=cfg.max_length)
+            final = train(model, tok, examples, cfg, out, cache=topk, eval_examples=held, quiet=quiet(),
+                          task=task)
         except (ConfigError, CacheError, ExampleError, TrainError, ModelLoadError, FileNotFoundError,
-                ValueError) as exc:
+                TaskError, ValueError) as exc:
             _fail(exc)
         log = load_log(out)
         evals = [r for r in log if "eval" in r]

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from taskdistill.targets.cache import tail_logmass
+
 NEG_INF = float("-inf")
 
 
@@ -50,17 +52,6 @@ def _reduce(per_pos: torch.Tensor, weights: torch.Tensor | None, reduction: str)
         return per_pos.mean() if per_pos.numel() else per_pos.sum()
     total = weights.sum()
     return (per_pos * weights).sum() / total.clamp_min(1e-12)
-
-
-def _log1mexp(x: torch.Tensor) -> torch.Tensor:
-    """log(1 - exp(x)) for x <= 0, numerically stable (Mächler 2012)."""
-    x = x.clamp(max=0.0)
-    return torch.where(x > -math.log(2), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
-
-
-def tail_logmass(topk_logprobs: torch.Tensor) -> torch.Tensor:
-    """log of the probability mass outside the top-k (``-inf`` when the top-k holds it all)."""
-    return _log1mexp(torch.logsumexp(topk_logprobs.float(), dim=-1).clamp(max=0.0))
 
 
 def _teacher_buckets(teacher: TeacherTopK, vocab: int, T: float) -> torch.Tensor:

@@ -10,13 +10,14 @@ it trains data-parallel (DDP, or FSDP via the accelerate config). Design choices
 - **Token-level normalisation over the global batch.** Each micro-batch contributes
   ``sum(weight * loss) / total_weight_of_the_step``, so 1 process with ``grad_accum=2`` and 2
   processes with ``grad_accum=1`` take the same optimizer step (tested with a 2-process gloo run).
-- **Logits only where supervised** (``batching.SupervisedLM``) and **no teacher forward**: the
-  teacher arrives as cached top-k log-probs (``targets.TopKCache``).
+- **Logits only where supervised** (``targets.batching.SupervisedLM``) and **no teacher forward**:
+  the teacher arrives as cached top-k log-probs (``targets.cache.TopKCache``).
 - **Checkpoints** (trainable weights, optimizer state, step) every ``checkpoint_every`` steps,
   written atomically; a rerun with the same settings resumes from the newest one and reaches the
   same final weights as an uninterrupted run (tested with a SIGKILL).
 - **Export**: a standard Hugging Face checkpoint in ``out_dir/final`` (LoRA merged), which
-  ``from_pretrained`` reloads to the same logits.
+  ``from_pretrained`` reloads to the same logits; with a ``task`` it also holds ``task.yaml`` and
+  names the task in ``distill_config.json``, so evaluation defaults to that task and refuses another.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from pathlib import Path
 import torch
 
 from taskdistill.cache import atomic_dir, atomic_write_json, atomic_write_text, content_hash
-from taskdistill.distill.batching import Batch, SupervisedLM, bucketed_batches, collate, core_model
 from taskdistill.distill.config import DistillConfig
-from taskdistill.distill.examples import Example, examples_hash
 from taskdistill.distill.losses import TeacherTopK, blend_weight, blended_cot_loss, cross_entropy, kd_loss
-from taskdistill.distill.targets import CacheError, MixedCache, TopKCache, model_fingerprint
+from taskdistill.targets.batching import Batch, SupervisedLM, bucketed_batches, collate, core_model
+from taskdistill.targets.cache import CacheError, MixedCache, TopKCache, model_fingerprint
+from taskdistill.targets.examples import Example, examples_hash
+from taskdistill.targets.record import task_ref, write_task
+from taskdistill.task import Task
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 KEEP_CHECKPOINTS = 2
@@ -220,14 +223,16 @@ def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache 
 def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out_dir: str | Path, *,
           cache: TopKCache | MixedCache | None = None, eval_examples: Sequence[Example] | None = None,
           eval_cache: TopKCache | None = None, quiet: bool = False,
-          on_step: Callable[[int, dict], None] | None = None) -> Path:
+          on_step: Callable[[int, dict], None] | None = None, task: Task | None = None) -> Path:
     """Train ``model`` on ``examples`` per ``cfg``; return ``out_dir/final`` (a plain HF checkpoint).
 
     ``model`` is modified in place (LoRA adapters are merged back into it at the end). ``cache``
     must hold every example (looked up by id + content hash); ``eval_cache`` defaults to ``cache``.
     Rerunning with the same inputs resumes from the newest checkpoint, or returns at once when the
     final checkpoint exists. ``on_step(step, row)`` is called after each optimizer step (tests use it
-    to kill the process mid-run)."""
+    to kill the process mid-run). ``task``: the task the examples were built for; it is part of the
+    run hash and recorded with the exported student (``task.yaml``), and a cache written for another
+    task is refused."""
     from accelerate import Accelerator
 
     from taskdistill.progress import make_progress
@@ -235,6 +240,11 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
     out_dir = Path(out_dir)
     vocab = core_model(model).get_output_embeddings().weight.shape[0]
     _validate(examples, cfg, cache, vocab)
+    if task is not None and cache is not None:
+        for c in getattr(cache, "caches", [cache]):
+            if c.task_hash is not None and c.task_hash != task.hash:
+                raise CacheError(f"{c.path}: teacher cache was written for another task (hash {c.task_hash}) "
+                                 f"than {task.name!r} (hash {task.hash}); annotate for this task")
     cache_idx = cache.check_examples(examples) if cache is not None else None
     eval_cache = eval_cache if eval_cache is not None else (cache if cfg.needs_cache else None)
     if eval_cache is not None and eval_examples:
@@ -249,8 +259,10 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
     # machine this selects gloo DDP (MULTI_CPU) instead of silently running N independent copies.
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
-    run_hash = content_hash(cfg, examples_hash(examples), cache.teacher_hash if cache else None,
-                            model_fingerprint(model), world)
+    ident = [cfg, examples_hash(examples), cache.teacher_hash if cache else None, model_fingerprint(model), world]
+    if task is not None:  # runs without a task keep their earlier hash (and resume)
+        ident.append(task.hash)
+    run_hash = content_hash(*ident)
     final = out_dir / "final"
     run_file = out_dir / "run.json"
     if run_file.exists():
@@ -265,7 +277,8 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
         atomic_write_json(run_file, {"run_hash": run_hash, "config": cfg, "n_examples": len(examples),
                                      "data_hash": examples_hash(examples), "num_processes": world,
                                      "teacher_hash": cache.teacher_hash if cache else None,
-                                     "cache": str(cache.path) if cache else None})
+                                     "cache": str(cache.path) if cache else None,
+                                     "task": task_ref(task) if task is not None else None})
 
     torch.manual_seed(cfg.seed)
     model.to(DTYPES[cfg.dtype])
@@ -328,7 +341,7 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
         evaluate(0)
     t0, tokens_seen = time.perf_counter(), 0
     with make_progress(quiet or not accelerator.is_main_process) as progress:
-        task = progress.add_task(f"{cfg.method}/{cfg.supervision}", total=cfg.steps, completed=start_step,
+        bar = progress.add_task(f"{cfg.method}/{cfg.supervision}", total=cfg.steps, completed=start_step,
                                  info="")
         for step in range(start_step, cfg.steps):
             lam = blend_weight(step, cfg.blend_lambda, cfg.blend_warmup) if cfg.supervision == "blended" else 1.0
@@ -379,7 +392,7 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
                     row[key] = red[key] / total_w
             log(row)
             info = " ".join(f"{k} {row[k]:.3f}" for k in ("loss", "kl", "ce") if k in row)
-            progress.update(task, advance=1, info=f"{info} | {row['tok_s']:.0f} tok/s")
+            progress.update(bar, advance=1, info=f"{info} | {row['tok_s']:.0f} tok/s")
             done = step + 1
             if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
                 if accelerator.is_main_process:
@@ -401,7 +414,10 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
         with atomic_dir(final) as tmp:
             lm.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
-            atomic_write_json(tmp / "distill_config.json", {"run_hash": run_hash, "config": cfg})
+            atomic_write_json(tmp / "distill_config.json", {
+                "run_hash": run_hash, "config": cfg, "task": task_ref(task) if task is not None else None})
+            if task is not None:
+                write_task(tmp, task)
         shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
     return final

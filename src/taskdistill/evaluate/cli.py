@@ -26,8 +26,15 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
         model: str = typer.Option(..., "--model", "-m", help="Registry name, checkpoint folder, or tiny:<arch>."),
-        split: Path | None = typer.Option(None, "--split", help="Split parquet (or dataset folder -> test.parquet); "
-                                          "omit to skip in-domain."),
+        split: Path | None = typer.Option(None, "--split", help="Split file: parquet, CSV or JSONL (or a dataset "
+                                          "folder -> test.parquet); omit to skip in-domain."),
+        task_spec: str | None = typer.Option(None, "--task", help="Task the split is labelled for: a built-in name "
+                                             "or a task YAML (default: the model's recorded task, else "
+                                             "finheadlines)."),
+        model_task: str | None = typer.Option(None, "--model-task", help="Task the model answers in (default: the "
+                                              "model's recorded task, else --task). When it differs from --task, "
+                                              "--task must be derived from it: probabilities are summed per "
+                                              "derived label (transfer evaluation)."),
         limit: int | None = typer.Option(None, "--limit", help="Evaluate a seeded random subset of N headlines."),
         mmlu: str = typer.Option("1000", "--mmlu", help="MMLU questions: a number (subject-stratified, seeded), "
                                  "'all' (14,042) or 0 to skip."),
@@ -64,7 +71,8 @@ def register(app: typer.Typer) -> None:
         torch.set_num_threads(threads)
         console = Console(stderr=True, quiet=quiet())
         try:
-            rec = evaluate_model(model, split, mmlu_n=n, scoring=scoring, mode=mode, fmt=fmt, limit=limit,
+            rec = evaluate_model(model, split, task=task_spec, model_task=model_task, mmlu_n=n, scoring=scoring,
+                                 mode=mode, fmt=fmt, limit=limit,
                                  seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                  mmlu_path=mmlu_path, efficiency=efficiency, progress=not quiet())
         except (ValueError, FileNotFoundError) as exc:
@@ -77,9 +85,12 @@ def register(app: typer.Typer) -> None:
         t.add_column("value", justify="right")
         ind = rec["indomain"]
         if ind:
+            t.add_row("task", rec["task"]["name"] + (f" (model answers in {rec['model_task']['name']})"
+                                                     if "transfer" in ind else ""))
             t.add_row("in-domain n", str(ind["n"]))
             for k in ("macro_f1", "macro_f1_coarse", "accuracy", "nll", "brier", "ece"):
-                t.add_row(k, f"{ind[k]:.4f}")
+                if k in ind:
+                    t.add_row(k, f"{ind[k]:.4f}")
             if "cot" in ind:
                 t.add_row("cot forced closes", f"{ind['cot']['forced_close']}")
         mm = rec["mmlu"]
@@ -102,8 +113,31 @@ def register(app: typer.Typer) -> None:
                               if k.startswith(("indomain.", "mmlu.acc", "efficiency."))}))
         else:
             console.print(t)
+            if ind and "transfer" in ind:
+                console.print(_transfer_tables(ind))
             if out is not None:
                 console.print(f"record written to {out}")
+
+
+def _transfer_tables(ind: dict):
+    """Per-label recall and the confusion matrix of a transfer evaluation (rich renderables)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    labels = ind["labels"]
+    per = Table(title="per label (derived task)")
+    for col in ("label", "support", "predicted", "recall", "precision", "f1"):
+        per.add_column(col, justify="left" if col == "label" else "right")
+    for row in ind["per_class"]:
+        per.add_row(row["label"], str(row["support"]), str(row["predicted"]), f"{row['recall']:.2f}",
+                    f"{row['precision']:.2f}", f"{row['f1']:.2f}")
+    conf = Table(title="confusion (row = true, column = predicted)")
+    conf.add_column("true \\ pred")
+    for i in range(len(labels)):
+        conf.add_column(str(i), justify="right")
+    for i, (lab, row) in enumerate(zip(labels, ind["confusion"], strict=True)):
+        conf.add_row(f"{i} {lab}", *[str(v) if v else "." for v in row])
+    return Group(per, conf)
 
 
 def _flat(rec: dict) -> dict:

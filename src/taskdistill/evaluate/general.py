@@ -19,6 +19,34 @@ Reported: micro-averaged accuracy over questions with binomial standard errors, 
 supercategory (STEM, humanities, social sciences, other: lm-eval's grouping), and in cloze mode the
 mean gold-answer log-likelihood per character, a continuous score that moves before accuracy does
 (a 135M model sits only a few points above MMLU's 25% chance).
+
+Two continuous measures with a floor (``gold_measures``), computed from the same per-option
+log-likelihoods, so they cost nothing extra:
+
+- ``gold_prob``: mean over questions of the gold option's probability renormalised over the
+  options, ``softmax(summed log-likelihoods)[gold]`` (not length-normalised: the summed
+  log-likelihood is the model's log-probability of the option string, so the softmax is the model's
+  own distribution over the options and ``acc`` is its argmax). Floor ``1/n_choices`` (mean over
+  questions): what any scorer gets in expectation when its scores carry no information about which
+  option is gold, the same assumption that puts chance accuracy at ``1/n_choices``.
+- ``gold_margin``: mean over questions of the gold option's log-likelihood per character minus the
+  mean over distractors of theirs (nats per character; the normalisation ``acc_norm`` uses, so
+  options of different lengths compare). Floor 0, by the same symmetry argument.
+
+Each comes with its standard error over questions (``std(ddof=1)/sqrt(n)``) and its floor, so the
+margin over the floor in standard errors is ``(value - floor) / stderr`` (``floor_margins``).
+
+A 135M model knows little MMLU: on every choice-based measure it sits under 4 standard errors above
+the floor at 1,000 questions, and under 10 even on all 14,042 (and on MMLU, where gold options are
+slightly longer, a scorer that knows only option lengths already reaches most of its ``gold_margin``,
+so 0 is no safe floor for that one). What it does have is language modelling, which pruning
+erodes, so a third measure reads the question texts as general text
+(``text_measures``): ``text_loss``, the model's negative log-likelihood per token of each question
+(nats, mean over questions), and ``text_gain``, the unigram cross-entropy of the same tokens minus
+``text_loss``: the nats per token the model gains from context over a model that knows only token
+frequencies. Floor 0: a model that no longer uses context predicts at best the token frequencies.
+The unigram model is fitted on all the questions of the file but the one it scores (leave-one-out,
+add-1/2 smoothing over the vocabulary), so it never sees the text it predicts.
 """
 
 from __future__ import annotations
@@ -358,6 +386,125 @@ def score_items(model, tokenizer, items: list[MCItem], *, scoring: str = "cloze"
     return [done[it.id] for it in items]
 
 
+def _mean_stderr(x: np.ndarray) -> tuple[float, float]:
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
+def gold_scores(lls: list[np.ndarray], gold, choice_chars: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per question, (gold probability renormalised over the options from the summed
+    log-likelihoods, gold log-likelihood per character minus the mean distractor's per character).
+    ``choice_chars``: characters of each option (the per-character normalisation; for letter
+    scoring pass ones, where all continuations have the same length)."""
+    probs, margins = [], []
+    for ll, g, ln in zip(lls, gold, choice_chars, strict=True):
+        ll = np.asarray(ll, dtype=np.float64)
+        if len(ll) < 2:
+            raise ValueError("a question needs at least 2 options to have a gold probability and a margin")
+        z = ll - ll.max()
+        p = np.exp(z) / np.exp(z).sum()
+        per_char = ll / np.maximum(np.asarray(ln, dtype=np.float64), 1.0)
+        probs.append(p[g])
+        margins.append(per_char[g] - np.delete(per_char, g).mean())
+    return np.array(probs), np.array(margins)
+
+
+def gold_measures(lls: list[np.ndarray], gold, choice_chars: list[np.ndarray]) -> dict:
+    """``gold_prob``/``gold_margin`` with their standard errors and floors (see the module doc),
+    plus ``acc_floor``, the chance accuracy ``mean(1/n_choices)``."""
+    p, m = gold_scores(lls, gold, choice_chars)
+    floor = float(np.mean([1.0 / len(ll) for ll in lls])) if len(lls) else float("nan")
+    gp, gp_se = _mean_stderr(p)
+    gm, gm_se = _mean_stderr(m)
+    return {"acc_floor": floor, "gold_prob": gp, "gold_prob_stderr": gp_se, "gold_prob_floor": floor,
+            "gold_margin": gm, "gold_margin_stderr": gm_se, "gold_margin_floor": 0.0}
+
+
+FLOORED = ("acc", "gold_prob", "gold_margin", "text_gain")
+
+
+def floor_margins(block: dict) -> dict[str, float]:
+    """Distance of each floored measure above its floor in standard errors,
+    ``(value - floor) / stderr``, from an ``mmlu`` record block (``acc``'s floor is ``acc_floor``,
+    or 1/4 for records written before it existed)."""
+    out = {}
+    for k in FLOORED:
+        if k not in block:
+            continue
+        floor = block.get(f"{k}_floor", 0.25 if k == "acc" else None)
+        se = block.get(f"{k}_stderr")
+        out[k] = (block[k] - floor) / se if floor is not None and se and se > 0 else float("nan")
+    return out
+
+
+def n_for_margin(z: float, n: int, target: float) -> int:
+    """Questions needed for a measure that sits ``z`` standard errors above its floor with ``n``
+    questions to sit ``target`` standard errors above it (the stderr scales as ``1/sqrt(n)``)."""
+    if not z > 0:
+        raise ValueError(f"the measure is not above its floor ({z:.2f} SE): no sample size reaches {target} SE")
+    return int(np.ceil(n * (target / z) ** 2))
+
+
+def _text_tokens(tokenizer, items: list[MCItem], max_len: int) -> list[list[int]]:
+    return [tokenizer.encode(it.question.strip(), add_special_tokens=False)[:max_len - 1] for it in items]
+
+
+_UNIGRAM_MEMO: dict[tuple, np.ndarray] = {}
+
+
+def unigram_counts(tokenizer, items: list[MCItem], *, max_len: int = 2048) -> np.ndarray:
+    """Token counts of the question texts of ``items`` over the tokenizer's vocabulary, plus 1/2
+    (add-1/2 smoothing, so no token has probability 0). Kept in memory per (tokenizer, texts):
+    tokenizing the 14,042 MMLU questions takes seconds, and every evaluation needs the same counts."""
+    texts = tuple(it.question.strip() for it in items)
+    key = (id(tokenizer), getattr(tokenizer, "name_or_path", ""), len(tokenizer), max_len, hash(texts))
+    if key not in _UNIGRAM_MEMO:
+        toks = _text_tokens(tokenizer, items, max_len)
+        flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in toks]) if toks else np.zeros(0, np.int64)
+        counts = np.bincount(flat, minlength=len(tokenizer)).astype(np.float64) + 0.5
+        if len(_UNIGRAM_MEMO) >= 4:
+            _UNIGRAM_MEMO.pop(next(iter(_UNIGRAM_MEMO)))
+        _UNIGRAM_MEMO[key] = counts
+    return _UNIGRAM_MEMO[key].copy()
+
+
+def text_measures(model, tokenizer, items: list[MCItem], counts: np.ndarray, *, batch_size: int = 16,
+                  progress: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(``text_loss``/``text_gain`` block, per-question model nats/token, per-question unigram
+    nats/token) over the question texts of ``items`` (see the module doc). ``counts``: from
+    ``unigram_counts`` over a set of questions that includes ``items``; each question's unigram
+    leaves its own tokens out. Each text is scored as one continuation of the tokenizer's BOS (or
+    EOS) token with the same exact scorer as the options, so its first token is predicted too."""
+    max_len = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    if start is None:
+        raise ValueError("the tokenizer has neither a BOS nor an EOS token to start the question texts from")
+    toks = _text_tokens(tokenizer, items, max_len)
+    empty = [it.id for it, t in zip(items, toks, strict=True) if not t]
+    if empty:
+        raise ValueError(f"question {empty[0]!r} has an empty text")
+    with progress_bar(len(items), "MMLU question text", progress) as adv:
+        lls = score_trees(model, [[start]] * len(toks), [[t] for t in toks], batch_size=batch_size, on_batch=adv)
+    n_tok = np.array([len(t) for t in toks], dtype=np.float64)
+    loss = -np.array([ll[0] for ll in lls]) / n_tok
+    uni = []
+    for t in toks:  # leave-one-out: the question's own tokens are taken out of the counts
+        ids, own = np.unique(np.asarray(t, dtype=np.int64), return_counts=True)
+        rest = counts[ids] - own
+        if (rest <= 0).any():
+            raise ValueError("text_measures: the unigram counts do not include the scored questions")
+        uni.append(-(own * np.log(rest / (counts.sum() - len(t)))).sum())
+    uni = np.array(uni) / n_tok
+    lo, lo_se = _mean_stderr(loss)
+    gain, gain_se = _mean_stderr(uni - loss)
+    block = {"text_tokens": int(n_tok.sum()), "text_loss": lo, "text_loss_stderr": lo_se,
+             "text_loss_unigram": float(uni.mean()), "text_gain": gain, "text_gain_stderr": gain_se,
+             "text_gain_floor": 0.0}
+    return block, loss, uni
+
+
 def _acc_block(correct: np.ndarray) -> dict:
     n = len(correct)
     k = float(correct.sum())
@@ -366,9 +513,12 @@ def _acc_block(correct: np.ndarray) -> dict:
 
 def evaluate_mmlu(model, tokenizer, *, n: int | str = 1000, scoring: str = "cloze", seed: int = 0,
                   batch_size: int = 16, path: str | Path | None = None, progress: bool = True,
-                  resume_file: str | Path | None = None, items: list[MCItem] | None = None) -> dict:
+                  resume_file: str | Path | None = None, items: list[MCItem] | None = None,
+                  text: bool = True) -> dict:
     """Zero-shot MMLU accuracy (+ ``acc_norm`` and gold log-likelihood per char in cloze mode),
-    overall, per subject and per supercategory, with the settings that define the number."""
+    overall, per subject and per supercategory, with the settings that define the number.
+    ``text``: also the question-text language-modelling measures (``text_loss``, ``text_gain``),
+    one extra forward per question over its text alone."""
     if scoring not in SCORINGS:
         raise ValueError(f"unknown MMLU scoring {scoring!r}; choose one of {SCORINGS}")
     if items is None:
@@ -381,6 +531,10 @@ def evaluate_mmlu(model, tokenizer, *, n: int | str = 1000, scoring: str = "cloz
     t0 = time.perf_counter()
     lls = score_items(model, tokenizer, chosen, scoring=scoring, batch_size=batch_size, progress=progress,
                       resume_file=resume_file)
+    if text:
+        counts = unigram_counts(tokenizer, all_items)
+        text_block, _, _ = text_measures(model, tokenizer, chosen, counts, batch_size=batch_size,
+                                         progress=progress)
     seconds = time.perf_counter() - t0
     gold = np.array([it.answer for it in chosen])
     pred = np.array([int(np.argmax(ll)) for ll in lls])
@@ -401,9 +555,13 @@ def evaluate_mmlu(model, tokenizer, *, n: int | str = 1000, scoring: str = "cloz
         "questions_per_s": len(chosen) / seconds if seconds > 0 else float("nan"),
         **_acc_block(correct),
     }
+    lens = [np.array([float(len(c)) if scoring == "cloze" else 1.0 for c in it.choices]) for it in chosen]
+    out.update(gold_measures(lls, gold, lens))
+    if text:
+        out.update(text_block)
+    p_gold, _ = gold_scores(lls, gold, lens)
     norm_correct = None
     if scoring == "cloze":
-        lens = [np.array([float(len(c)) for c in it.choices]) for it in chosen]
         pred_norm = np.array([int(np.argmax(ll / ln)) for ll, ln in zip(lls, lens, strict=True)])
         norm_correct = (pred_norm == gold).astype(np.float64)
         out["acc_norm"] = float(norm_correct.mean())
@@ -420,6 +578,8 @@ def evaluate_mmlu(model, tokenizer, *, n: int | str = 1000, scoring: str = "cloz
         for g in sorted(groups):
             ix = np.array(groups[g])
             row = _acc_block(correct[ix])
+            if key == "per_supercategory":
+                row["gold_prob"] = float(p_gold[ix].mean())
             if norm_correct is not None:
                 row["acc_norm"] = float(norm_correct[ix].mean())
             table[g] = row

@@ -2,7 +2,7 @@
 
 Pure numpy functions of ``(y_true, probs)``: ``y_true`` is an int array of class ids, ``probs`` an
 ``[N, K]`` array whose rows are distributions over the K classes. Scoring gives every model a full
-vector over the 35 labels (not just an argmax), so the same inputs feed the hard metrics (accuracy,
+vector over the task's labels (not just an argmax), so the same inputs feed the hard metrics (accuracy,
 macro-F1) and the proper scoring rules (gold NLL, Brier) the paper reports, plus calibration (ECE).
 
 Conventions (stated because libraries differ):

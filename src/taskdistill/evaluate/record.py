@@ -1,16 +1,22 @@
 """One evaluation = one JSON record holding the numbers and everything that can change them.
 
-A number without its settings cannot be compared, so the record carries: the model (spec, folder,
-weight hash, architecture, parameters), the split (path, file hash, rows), the prompt format and
+A number without its settings cannot be compared, so the record carries: the task (name and hash;
+and the model's own task when it differs: a transfer evaluation), the model (spec, folder, weight
+hash, architecture, parameters), the split (path, file hash, rows), the prompt format and
 scoring mode, few-shot count (0), limit and seed, dtype, device, threads, batch size, the MMLU
 variant and sample, package versions (``taskdistill.info.versions()`` + lm-eval if installed) and
 the git commit. The sweep stores records as rows: ``flatten_record`` turns one into a flat
 ``{"indomain.macro_f1": ..., "mmlu.acc": ..., "settings.seed": ...}`` dict of scalars (tables such
 as the per-class F1 or the confusion matrix stay in the JSON only).
 
-Schema (``schema = "taskdistill.eval/1"``): top-level keys ``model``, ``split``, ``settings``,
-``indomain`` (or null), ``mmlu`` (or null), ``efficiency`` (or null), ``versions``, ``git``,
-``created``, ``seconds``.
+Schema (``schema = "taskdistill.eval/1"``): top-level keys ``task``, ``model_task``, ``model``,
+``split``, ``settings``, ``indomain`` (or null), ``mmlu`` (or null), ``efficiency`` (or null),
+``versions``, ``git``, ``created``, ``seconds``.
+
+Which task: ``task`` (the labels of the split) defaults to the task the model folder records
+(``task.yaml``, written by ``teacher prepare`` and ``distill``), else finheadlines; ``model_task``
+(the labels the model answers in) defaults to the model's recorded task, else ``task``. A model
+recorded for one task and asked to answer in another is an error.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from pathlib import Path
 import torch
 
 from taskdistill.cache import content_hash, file_hash
+from taskdistill.targets.record import TaskMismatchError, check_task, recorded_task, task_ref
+from taskdistill.task import DEFAULT_TASK, Task, load_task
 
 SCHEMA = "taskdistill.eval/1"
 
@@ -67,7 +75,19 @@ def _versions() -> dict:
     return out
 
 
-def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, scoring: str = "cloze",
+def resolve_tasks(model_dir, task: Task | str | Path | None = None,
+                  model_task: Task | str | Path | None = None) -> tuple[Task, Task]:
+    """``(task, model_task)`` for evaluating the model in ``model_dir`` (see the module docstring)."""
+    rec = recorded_task(model_dir) if model_dir is not None and Path(model_dir).is_dir() else None
+    mt = load_task(model_task) if model_task is not None else rec
+    if mt is not None:
+        check_task(mt, rec, f"model {model_dir}")
+    t = load_task(task) if task is not None else (mt or load_task(DEFAULT_TASK))
+    return t, (mt or t)
+
+
+def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | None = None,
+                   model_task: Task | str | Path | None = None, mmlu_n: int | str = 1000, scoring: str = "cloze",
                    mode: str = "label", fmt: str | None = None, limit: int | None = None, seed: int = 0,
                    batch_size: int = 16, max_new_tokens: int = 64, mmlu_path=None, efficiency: bool = True,
                    efficiency_n: int = 32, progress: bool = True, resume: bool = True, tokenizer=None) -> dict:
@@ -75,8 +95,10 @@ def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, 
 
     ``model_or_spec``: a spec for ``load_model`` (registry name, folder, ``tiny:<arch>``) or a model
     object (then pass ``tokenizer``). ``split_path``: a split parquet or dataset folder (its
-    ``test.parquet``); None skips in-domain. ``mmlu_n``: questions (int), ``"all"``, or 0 to skip.
-    ``fmt`` defaults to ``mode`` (a cot student is prompted in the cot format)."""
+    ``test.parquet``; CSV and JSONL files load too); None skips in-domain. ``task`` / ``model_task``:
+    see the module docstring (a derived ``task`` with another ``model_task`` is a transfer
+    evaluation). ``mmlu_n``: questions (int), ``"all"``, or 0 to skip. ``fmt`` defaults to ``mode``
+    (a cot student is prompted in the cot format)."""
     from taskdistill.evaluate.general import evaluate_mmlu, load_items, resume_path, stratified_sample
     from taskdistill.evaluate.indomain import evaluate_indomain, read_split
 
@@ -94,9 +116,20 @@ def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, 
         spec = getattr(model, "taskdistill_source", None) or type(model).__name__
     from taskdistill.models.arch import count_params
 
+    try:
+        task, model_task = resolve_tasks(getattr(model, "taskdistill_source", None), task, model_task)
+    except TaskMismatchError as exc:
+        raise ValueError(str(exc)) from None
+    if model_task.hash != task.hash:
+        from taskdistill.evaluate.indomain import transfer_matrix
+
+        transfer_matrix(task, model_task)  # fail before any scoring when the tasks do not fit
+
     mhash = model_fingerprint(model)
     record: dict = {
         "schema": SCHEMA,
+        "task": task_ref(task),
+        "model_task": task_ref(model_task),
         "model": {"spec": spec, "path": getattr(model, "taskdistill_source", None), "hash": mhash,
                   "arch": getattr(model.config, "model_type", None), "params": count_params(model),
                   "params_non_embedding": count_params(model, non_embedding=True),
@@ -115,11 +148,12 @@ def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, 
     }
     df = None
     if split_path is not None:
-        df = read_split(split_path)
+        df = read_split(split_path, task)
         p = Path(split_path)
         p = p / "test.parquet" if p.is_dir() else p
         record["split"] = {"path": str(p.resolve()), "hash": file_hash(p), "rows": len(df)}
-        record["indomain"] = evaluate_indomain(model, tok, df, fmt=fmt, mode=mode, limit=limit,
+        record["indomain"] = evaluate_indomain(model, tok, df, task, model_task=model_task, fmt=fmt, mode=mode,
+                                               limit=limit,
                                                batch_size=batch_size, seed=seed, max_new_tokens=max_new_tokens,
                                                progress=progress, source=str(p))
     if mmlu_n not in (0, "0"):
@@ -133,8 +167,9 @@ def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, 
     if efficiency:
         from taskdistill.evaluate.efficiency import measure_efficiency
 
-        heads = df["headline"].tolist()[:efficiency_n] if df is not None else _default_headlines(efficiency_n)
-        record["efficiency"] = measure_efficiency(model, tok, headlines=heads, batch_size=batch_size, fmt=fmt)
+        texts = df[task.input_field].tolist()[:efficiency_n] if df is not None else _default_texts(efficiency_n)
+        record["efficiency"] = measure_efficiency(model, tok, model_task, texts=texts, batch_size=batch_size,
+                                                  fmt=fmt)
         record["efficiency"]["headlines_source"] = "split" if df is not None else "built-in"
     record["versions"] = _versions()
     record["git"] = git_info()
@@ -143,7 +178,7 @@ def evaluate_model(model_or_spec, split_path=None, *, mmlu_n: int | str = 1000, 
     return record
 
 
-_HEADLINES = (
+_TEXTS = (
     "Acme Corp raises full-year revenue guidance after strong third quarter",
     "Globex shares fall 8% as CEO departs unexpectedly",
     "Moody's downgrades Initech to Ba2 on rising leverage",
@@ -155,10 +190,10 @@ _HEADLINES = (
 )
 
 
-def _default_headlines(n: int) -> list[str]:
-    """Fixed headlines for timing when no split is given (content does not change the cost much;
+def _default_texts(n: int) -> list[str]:
+    """Fixed short texts for timing when no split is given (content does not change the cost much;
     a fixed list keeps the timing comparable across models)."""
-    return [_HEADLINES[i % len(_HEADLINES)] for i in range(n)]
+    return [_TEXTS[i % len(_TEXTS)] for i in range(n)]
 
 
 def save_record(record: dict, path: str | Path) -> Path:

@@ -1,9 +1,9 @@
 """Exact log-likelihood of many continuations of one context in ONE forward pass.
 
 Every scoring task of this stage has the same shape: a context (a prompt, an MMLU question) and a
-handful of candidate continuations (35 ``[[label]]`` strings, 4 answer letters, 4 answer texts).
+handful of candidate continuations (a task's ``[[label]]`` strings, 4 answer letters, 4 answer texts).
 The obvious way, one forward over ``context + continuation`` per candidate, recomputes the context
-for every candidate: for the 35 labels that is ~35x the work.
+for every candidate: for the 35 finheadlines labels that is ~35x the work.
 
 Here the candidates of one context are merged into a *token trie* (labels share ``[[`` and more),
 and the context plus the trie's inner nodes are laid out as one sequence. A 4-D attention mask lets
@@ -144,7 +144,7 @@ def score_trees(
     dtype = next(model.parameters()).dtype
     device = next(model.parameters()).device
     pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else 0
-    built: dict[tuple, _Trie] = {}  # identical candidate lists (the 35 labels) share one trie
+    built: dict[tuple, _Trie] = {}  # identical candidate lists (a task's labels) share one trie
     tries = []
     for cands in candidates:
         key = tuple(tuple(int(t) for t in c) for c in cands)

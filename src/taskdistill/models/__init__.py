@@ -1,17 +1,36 @@
 """Model loading (registry names, local checkpoints, the local HF cache), architecture checks and
-tiny randomly initialised test models."""
+tiny randomly initialised test models.
 
-from taskdistill.models.arch import SUPPORTED_ARCHS, UnsupportedModelError, check_supported
-from taskdistill.models.load import ModelLoadError, load_model, resolve_model_dir
-from taskdistill.models.tiny import make_tiny_model, make_tiny_tokenizer
+The names are imported on first use, so ``from taskdistill.models.arch import ...`` (and the command
+line's start-up) does not pay for importing torch and transformers.
+"""
 
-__all__ = [
-    "SUPPORTED_ARCHS",
-    "ModelLoadError",
-    "UnsupportedModelError",
-    "check_supported",
-    "load_model",
-    "make_tiny_model",
-    "make_tiny_tokenizer",
-    "resolve_model_dir",
-]
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "SUPPORTED_ARCHS": "arch",
+    "UnsupportedModelError": "arch",
+    "check_supported": "arch",
+    "CheckpointError": "load",
+    "ModelLoadError": "load",
+    "load_model": "load",
+    "resolve_model_dir": "load",
+    "make_tiny_model": "tiny",
+    "make_tiny_tokenizer": "tiny",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'taskdistill.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"taskdistill.models.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

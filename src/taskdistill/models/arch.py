@@ -8,6 +8,8 @@ are handled per family in ``taskdistill.prune``.
 
 from __future__ import annotations
 
+from taskdistill.errors import TaskdistillError
+
 SUPPORTED_ARCHS: dict[str, str] = {
     "llama": "Llama / SmolLM / SmolLM2",
     "qwen2": "Qwen2 / Qwen2.5",
@@ -16,7 +18,7 @@ SUPPORTED_ARCHS: dict[str, str] = {
 }
 
 
-class UnsupportedModelError(ValueError):
+class UnsupportedModelError(TaskdistillError, ValueError):
     """The checkpoint's architecture is not one taskdistill can prune and distill."""
 
 

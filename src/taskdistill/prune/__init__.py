@@ -13,8 +13,7 @@ from taskdistill.prune.adapters import adapter_for, shape_of
 from taskdistill.prune.apply import apply_plan
 from taskdistill.prune.export import load_report, save_pruned
 from taskdistill.prune.importance import Importance, compute_importance, model_hash
-from taskdistill.prune.plan import PlanError, PrunePlan, plan_shape
-from taskdistill.prune.schedule import iterative_steps, paper_steps
+from taskdistill.prune.plan import PlanError, PrunePlan, paper_steps, plan_shape
 
 __all__ = [
     "Importance",
@@ -22,7 +21,6 @@ __all__ = [
     "PrunePlan",
     "apply_plan",
     "compute_importance",
-    "iterative_steps",
     "load_report",
     "paper_steps",
     "plan_shape",
@@ -35,14 +33,15 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
                 strategy: str = "combined", method: str = "activation", reference_params: int | None = None,
                 non_embedding: bool = False, axes: tuple[str, ...] | None = None, batch_size: int = 8,
                 max_length: int = 64, cache: bool = True, progress: bool = True,
-                layer_score: str = "block_influence"):
+                layer_score: str = "block_influence", task=None):
     """Prune ``model`` to ``target`` x ``reference_params`` parameters; return (new model, report dict).
 
     ``reference_params`` is the teacher's count (default: this model's), so iterative pruning of a
     student passes the teacher's count and a target that is again a fraction of the teacher. The plan is
     made first, so an unreachable target fails before the calibration pass. ``layer_score="skip_loss"``
     ranks layers by the loss increase when each is bypassed (n_layers extra forward passes; worth it
-    when the plan drops layers, see ``compute_importance``)."""
+    when the plan drops layers, see ``compute_importance``). ``task`` (a ``Task``) is the task the
+    calibration texts were rendered for: its hash is part of the importance cache key and the report."""
     from taskdistill.models.arch import count_params
 
     t0 = time.perf_counter()
@@ -52,7 +51,8 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
                       non_embedding=non_embedding, axes=axes)
     t1 = time.perf_counter()
     imp = compute_importance(model, tokenizer, calib_texts, method=method, batch_size=batch_size,
-                             max_length=max_length, cache=cache, progress=progress, layer_score=layer_score)
+                             max_length=max_length, cache=cache, progress=progress, layer_score=layer_score,
+                             task_hash=task.hash if task is not None else None)
     t2 = time.perf_counter()
     new_model = apply_plan(model, plan, imp)
     t3 = time.perf_counter()
@@ -76,4 +76,6 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
         "seconds": {"plan": t1 - t0, "importance": t2 - t1, "apply": t3 - t2, "total": t3 - t0},
         "source": getattr(model, "taskdistill_source", None),
     }
+    if task is not None:
+        report["task"] = {"name": task.name, "hash": task.hash}
     return new_model, report

@@ -15,8 +15,10 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(..., "--model", "-m", help="Model spec: registry name, tiny:<arch>, folder."),
         target: float = typer.Option(..., "--target", "-t", help="Fraction of the TEACHER's parameters, in (0, 1]."),
         out: Path = typer.Option(..., "--out", "-o", help="Output checkpoint folder."),
-        calib: Path | None = typer.Option(None, "--calib", help="Parquet (or dataset folder) with a 'headline' "
-                                          "column (+ 'label'); default: the project dataset's train split."),
+        calib: Path | None = typer.Option(None, "--calib", help="Parquet (or dataset folder) with the task's "
+                                          "input column (+ 'label'); default: the task's dataset's train split."),
+        task_spec: str = typer.Option("finheadlines", "--task", help="Task the calibration prompts are "
+                                      "rendered for: a built-in name or a task YAML."),
         strategy: str = typer.Option("combined", "--strategy", "-s", help="combined | width | depth"),
         axes: str | None = typer.Option(None, "--axes", help="Restrict to axes, e.g. 'heads,mlp' "
                                         "(of mlp, heads, hidden, layers)."),
@@ -47,6 +49,7 @@ def register(app: typer.Typer) -> None:
         from taskdistill.prune import PlanError, load_report, plan_shape, prune_model, save_pruned
         from taskdistill.prune.calib import calibration_texts
         from taskdistill.prune.importance import LAYER_SCORES, METHODS
+        from taskdistill.task import TaskError, load_task
 
         console = Console(quiet=quiet())
         err = Console(stderr=True)
@@ -57,6 +60,11 @@ def register(app: typer.Typer) -> None:
                       f"methods {', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} "
                       "(skip_loss needs --method activation)")
             raise typer.Exit(2)
+        try:
+            task = load_task(task_spec)
+        except TaskError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
         if out.exists() and not overwrite:
             err.print(f"[red]error:[/] {out} already exists (use --overwrite)")
             raise typer.Exit(2)
@@ -78,11 +86,11 @@ def register(app: typer.Typer) -> None:
                        axes=axes_t)  # fail fast, before the calibration pass
             texts = None
             if method == "activation":
-                texts = calibration_texts(tok, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
+                texts = calibration_texts(tok, task, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
             new, report = prune_model(m, tok, target, calib_texts=texts, strategy=strategy, method=method,
                                       reference_params=ref, non_embedding=non_embedding, axes=axes_t,
                                       batch_size=batch_size, max_length=max_length, progress=not quiet(),
-                                      layer_score=layer_score)
+                                      layer_score=layer_score, task=task if texts else None)
         except (PlanError, ValueError, FileNotFoundError) as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc

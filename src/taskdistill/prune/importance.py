@@ -27,7 +27,7 @@ Two methods:
   the embedding and the norms), and for a layer the norm of what it can write (``||W_o|| * ||W_down||``).
 
 Scores are cached under ``stage_dir("importance")`` keyed by (weights hash, calibration-text hash,
-method, max_length, layer score), so a grid of pruning ratios costs one calibration pass per model state, and
+method, max_length, layer score, task hash), so a grid of pruning ratios costs one calibration pass per model state, and
 iterative pruning (a new, distilled model state) recomputes them automatically.
 """
 
@@ -353,16 +353,18 @@ def activation_importance(model, tokenizer, calib_texts: list[str], *, batch_siz
 
 def compute_importance(model, tokenizer, calib_texts: list[str] | None = None, *, method: str = "activation",
                        batch_size: int = 8, max_length: int = 64, cache: bool = True,
-                       progress: bool = True, layer_score: str = "block_influence") -> Importance:
+                       progress: bool = True, layer_score: str = "block_influence",
+                       task_hash: str | None = None) -> Importance:
     """Importance of every head, neuron, hidden channel and layer of ``model`` (cached on disk).
 
     ``layer_score`` ("block_influence" | "skip_loss") chooses how the activation method scores layers;
     skip-loss costs n_layers extra (partial) forward passes and only changes the layer scores, so use it
     when the plan removes layers. The magnitude method has its own data-free layer score.
 
-    The cache key is (weights hash, calibration-text hash, method, max_length, layer score): the same
-    model state and calibration set never pay for a second calibration pass, whatever ratio is pruned
-    next."""
+    The cache key is (weights hash, calibration-text hash, method, max_length, layer score, and the
+    hash of the task the calibration texts were rendered for, ``task_hash``): the same model state and
+    calibration set never pay for a second calibration pass, whatever ratio is pruned next, and two
+    tasks never share scores."""
     if method not in METHODS:
         raise ValueError(f"unknown importance method {method!r}; choose one of {METHODS}")
     if layer_score not in LAYER_SCORES:
@@ -379,6 +381,8 @@ def compute_importance(model, tokenizer, calib_texts: list[str] | None = None, *
     if layer_score != "block_influence":
         # appended only when not the default, so caches written before skip-loss existed stay valid
         parts.append(layer_score)
+    if task_hash is not None and texts:
+        parts.append(("task", task_hash))
     key = content_hash(*parts)
     path = stage_dir("importance") / f"{key}.safetensors"
     if cache and path.exists():

@@ -195,3 +195,12 @@ def _neighbours(options: list[int], ideal: float) -> list[int]:
 def plan_from_model(model, target: float, **kwargs) -> PrunePlan:
     """``plan_shape`` on a loaded model's config."""
     return plan_shape(model.config, target, **kwargs)
+
+
+PAPER_STEPS = (0.79, 0.58, 0.37, 0.16)
+
+
+def paper_steps() -> list[float]:
+    """The paper's compression grid: 100% -> 79% -> 58% -> 37% -> 16% of the teacher's parameters. The
+    schedules that walk it (iterative, one-shot) are the sweep's (``taskdistill.sweep.dag``)."""
+    return list(PAPER_STEPS)

@@ -1,4 +1,4 @@
-"""CLI commands of the sweep stage: ``taskdistill sweep run|status|export`` and the main job ``taskdistill run``."""
+"""CLI commands of the sweep stage: ``taskdistill sweep run|plan|status|export``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-sweep_app = typer.Typer(help="Run a grid of prune -> distill -> evaluate cells (resumable), inspect, export.",
+sweep_app = typer.Typer(help="Run a grid of prune -> distill -> evaluate cells (resumable), plan, inspect, export.",
                         no_args_is_help=True)
 
 
@@ -38,8 +38,11 @@ def sweep_run(
     except ConfigError as exc:
         _fail(str(exc))
     sweep_dir = out or Path("runs") / spec.name
-    counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
-                       address=address, stages=stages, retry_failed=retry_failed, quiet=quiet())
+    try:
+        counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
+                           address=address, stages=stages, retry_failed=retry_failed, quiet=quiet())
+    except ConfigError as exc:
+        _fail(str(exc))
     from taskdistill.sweep.status import print_status
 
     if not quiet():
@@ -75,32 +78,20 @@ def sweep_export(sweep_dir: Path = typer.Argument(..., help="sweep folder"),
     typer.echo(f"wrote {path}")
 
 
-def run_main_cmd(
-    preset: str | None = typer.Option(None, "--preset", help="tiny, quickstart (default) or paper"),
-    config: Path | None = typer.Option(None, "--config", "-c", help="a sweep spec YAML instead of a preset"),
-    out: Path | None = typer.Option(None, "--out", "-o", help="sweep folder (default runs/<name>)"),
-    executor: str | None = typer.Option(None, "--executor", help="local or ray"),
-    workers: int | None = typer.Option(None, "--workers", "-j"),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address"),
-    demo_n: int = typer.Option(5, "--demo-headlines", help="test headlines shown with the teacher's top labels"),
-) -> None:
-    """The main job: data -> teacher -> annotations -> iterative pruning -> distillation -> evaluation
-    -> scaling fits -> report. Reruns reuse every finished stage."""
-    from taskdistill.cli import quiet
+@sweep_app.command("plan")
+def sweep_plan(spec_path: Path = typer.Argument(..., help="sweep spec YAML (e.g. configs/paper.yaml)")) -> None:
+    """Validate a spec and print how many stages of each kind it needs and an estimated cost; runs nothing."""
     from taskdistill.config import ConfigError
-    from taskdistill.sweep.main import run_main
+    from taskdistill.sweep.plan import plan_sweep, print_plan
+    from taskdistill.sweep.spec import load_spec
 
-    if preset and config:
-        _fail("pass either --preset or --config, not both")
     try:
-        code = run_main(preset=preset, config=config, out=out, executor=executor, workers=workers,
-                        address=address, demo_n=demo_n, quiet=quiet())
+        spec = load_spec(spec_path)
     except ConfigError as exc:
         _fail(str(exc))
-    raise typer.Exit(code)
+    print_plan(plan_sweep(spec), str(spec_path))
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to ``app``."""
     app.add_typer(sweep_app, name="sweep")
-    app.command("run")(run_main_cmd)

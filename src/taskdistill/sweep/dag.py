@@ -11,6 +11,10 @@ second one finds it done:
   nodes are exactly the nodes of the 79% cell with the same settings, so they are computed once;
 - a one-shot cell to the mildest target equals the iterative one (same nodes, same budget), so it
   costs nothing extra and still gets its own labelled result row.
+
+The task enters at the root: the data node's settings hold the task itself, so its content hash is
+part of every key below, two tasks never share a node, and each stage reads the task from its data
+input (``task_of``).
 """
 
 from __future__ import annotations
@@ -104,8 +108,15 @@ def data_identity(spec: SweepSpec) -> str:
     return dataset_dir(spec.data.name).name
 
 
+def task_params(spec: SweepSpec) -> dict[str, Any]:
+    """The task as node settings: its full definition (so a stage can rebuild it) and its hash."""
+    task = spec.task_obj
+    return {"name": task.name, "hash": task.hash, "definition": task.model_dump(mode="json")}
+
+
 def _shared_nodes(spec: SweepSpec) -> dict[str, Node]:
-    data = Node("data", {"name": spec.data.name, "path": spec.data.path, "identity": data_identity(spec)})
+    data = Node("data", {"name": spec.data.name, "path": spec.data.path, "identity": data_identity(spec),
+                         "task": task_params(spec)})
     pool = Node("pool", {"max_size": max(spec.grid.dataset_size), "seed": spec.data.subsample_seed},
                 (("data", data),))
     teacher = Node("teacher", {"base": spec.teacher.base, "prepare": spec.teacher.prepare}, (("data", data),))
@@ -122,10 +133,10 @@ def _evaluate(spec: SweepSpec, model: Node, data: Node) -> Node:
 def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: int, target: float,
                    method: str, supervision: str, schedule: str, seed: int) -> Node:
     steps = spec.iterative_chain(target) if schedule == "iterative" else [target]
-    base_steps = int(spec.distill.get("steps", 0))
+    base_steps = spec.distill_steps(dataset_size)  # epochs x D / batch (or the spec's fixed steps)
     # One-shot gets the whole budget an iterative chain to the same target would spend.
     budget = base_steps if schedule == "iterative" else base_steps * len(spec.iterative_chain(target))
-    distill_cfg = {k: v for k, v in spec.distill.items() if k != "steps"}
+    distill_cfg = spec.distill_config()
     model = shared["teacher"]
     for step in steps:
         prune = Node("prune", {"target": step, "strategy": spec.prune.strategy, "method": spec.prune.method,

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from taskdistill.cache import atomic_dir, atomic_write_json, home
+from taskdistill.config import ConfigError
 from taskdistill.sweep.dag import Cell, Node, expand
-from taskdistill.sweep.spec import SweepSpec
+from taskdistill.sweep.spec import SweepSpec, check_data
 from taskdistill.sweep.store import Store
+from taskdistill.task import BUILTIN
 
 DEFAULT_STAGES = "taskdistill.sweep.stages:RealStages"
 NODE_FILE = "node.json"
@@ -170,18 +172,26 @@ def git_commit() -> str | None:
 
 
 def _versions() -> dict[str, str]:
-    try:
-        from taskdistill.info import versions
-    except ImportError:
-        return {}
+    from taskdistill.info import versions
+
     return versions()
+
+
+def _brief(params: dict[str, Any]) -> dict[str, Any]:
+    """Node settings for a result row's provenance: the task by name and hash (its definition is in the
+    sweep folder's task.yaml and in the data node)."""
+    if isinstance(params.get("task"), dict):
+        return {**params, "task": {k: v for k, v in params["task"].items() if k != "definition"}}
+    return params
 
 
 def _provenance(spec: SweepSpec, cell: Cell, runner: NodeRunner, result: dict[str, Any]) -> dict[str, Any]:
     chain = cell.node.ancestors()
+    task = spec.task_obj
     prov: dict[str, Any] = {
         "sweep": spec.name,
-        "nodes": [{"stage": n.stage, "key": n.key, "params": n.params} for n in chain],
+        "task": {"name": task.name, "hash": task.hash},
+        "nodes": [{"stage": n.stage, "key": n.key, "params": _brief(n.params)} for n in chain],
         "spec": spec.model_dump(mode="json"),
         "git_commit": git_commit(),
         "versions": _versions(),
@@ -226,12 +236,35 @@ def run_cell(spec: SweepSpec, cell: Cell, store: Store, stages: Any,
         return "failed"
 
 
+def task_yaml(spec: SweepSpec) -> str:
+    """The text of the sweep's task file (a built-in's packaged YAML, or the user's file as written)."""
+    from taskdistill.task.model import builtin_path
+
+    path = builtin_path(spec.task) if spec.task in BUILTIN else Path(spec.task)
+    return path.read_text(encoding="utf-8")
+
+
 def register(spec: SweepSpec, sweep_dir: str | Path) -> tuple[Store, list[Cell]]:
-    """Open (or create) the sweep folder, write the spec next to the store, add the grid's cells."""
+    """Open (or create) the sweep folder, write the spec (with the task's name and hash) and an exact
+    copy of the task file next to the store, add the grid's cells.
+
+    A sweep folder holds one task: registering a spec for another task there is an error."""
     sweep_dir = Path(sweep_dir)
+    task = spec.task_obj
+    old = sweep_dir / "spec.json"
+    if old.is_file():
+        prev = json.loads(old.read_text()).get("task_hash")
+        if prev is not None and prev != task.hash:
+            raise ConfigError(f"{sweep_dir}: this sweep folder holds results for another task (hash {prev[:12]}), "
+                              f"not {task.name!r} ({task.hash[:12]}); use another --out folder")
+    check_data(spec, source=f"spec {spec.name!r}")
     store = Store(sweep_dir)
     cells = expand(spec)
-    atomic_write_json(sweep_dir / "spec.json", spec.model_dump(mode="json"))
+    from taskdistill.cache import atomic_write_text
+
+    atomic_write_text(sweep_dir / "task.yaml", task_yaml(spec))
+    atomic_write_json(sweep_dir / "spec.json", {**spec.model_dump(mode="json"), "task_name": task.name,
+                                                "task_hash": task.hash})
     store.set_meta("spec", spec.model_dump(mode="json"))
     store.set_meta("home", str(home()))
     store.register_cells([{"cell_id": c.cell_id, "idx": i, "label": c.label(), "settings": c.settings,

@@ -6,6 +6,15 @@ fixed per-stage setting; those live in their own sections so that the content ha
 student depends only on the settings that can change it (the annotation pass is shared by every cell,
 the iterative 79% step is shared by every target below it).
 
+The task (``task:``, a built-in name or a task YAML; relative paths are read against the spec file)
+is data the spec carries: its hash is part of the data node's key, so every node of the sweep moves
+with it, and every stage receives it explicitly.
+
+The training budget of a cell is a number of epochs over its ``dataset_size`` rows
+(``distill.epochs``, default 1): steps = ceil(epochs x D / (batch_size x grad_accum)), so a larger D
+really sees more data. ``distill.steps`` (a fixed number of steps whatever D is) is still accepted,
+but then the data axis is confounded with training length; set one of the two, never both.
+
 Stage sections that belong to other stages (``teacher.prepare``, ``distill``, ``eval``) are kept as
 plain mappings here and validated by that stage's own config model when the sweep is expanded, so a
 typo still fails early and names its field, but this module does not have to mirror every option.
@@ -13,12 +22,16 @@ typo still fails early and names its field, but this module does not have to mir
 
 from __future__ import annotations
 
+import math
+from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from taskdistill.config import ConfigError, StrictModel, load_yaml
+from taskdistill.task import BUILTIN, DEFAULT_TASK, Task, TaskError, load_task
 
 Method = Literal["logit", "lora"]
 Supervision = Literal["label", "cot", "blended"]
@@ -115,13 +128,16 @@ class ExecutionSettings(StrictModel):
 class SweepSpec(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    task: str = Field(DEFAULT_TASK, description="a built-in task name or a task YAML path (relative to the "
+                      "spec file)")
     grid: Grid
     teacher: TeacherSettings
     data: DataSettings = DataSettings()
     annotate: AnnotateSettings = AnnotateSettings()
     prune: PruneSettings = PruneSettings()
-    distill: dict[str, Any] = Field(default_factory=dict, description="distill.config.DistillConfig fields; "
-                                    "'steps' is the budget of ONE iterative step")
+    distill: dict[str, Any] = Field(default_factory=dict, description="distill.config.DistillConfig fields "
+                                    "plus 'epochs' (default 1): the budget of ONE iterative step, in passes "
+                                    "over the cell's D rows; or 'steps' (fixed whatever D is)")
     eval: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of evaluate_model()")
     execution: ExecutionSettings = ExecutionSettings()
 
@@ -136,7 +152,37 @@ class SweepSpec(StrictModel):
         if "cot" in self.grid.supervision or "blended" in self.grid.supervision:
             if "cot" not in self.annotate.formats:
                 raise ValueError("supervision cot/blended needs teacher traces: add 'cot' to annotate.formats")
+        if "epochs" in self.distill and "steps" in self.distill:
+            raise ValueError("distill: set either 'epochs' (budget grows with D) or 'steps' (fixed), not both")
+        if "epochs" in self.distill:
+            e = self.distill["epochs"]
+            if isinstance(e, bool) or not isinstance(e, int | float) or not e > 0:
+                raise ValueError(f"distill.epochs must be a number > 0, got {e!r}")
         return self
+
+    # -- the task -----------------------------------------------------------------------------------
+    @cached_property
+    def task_obj(self) -> Task:
+        """The task this sweep distils for (a built-in or the YAML file ``task`` points to)."""
+        return load_task(self.task)
+
+    # -- the training budget ------------------------------------------------------------------------
+    @property
+    def budget_unit(self) -> Literal["epochs", "steps"]:
+        """``epochs`` (steps grow with D; the default) or ``steps`` (fixed, the old behaviour)."""
+        return "steps" if "steps" in self.distill else "epochs"
+
+    def distill_steps(self, dataset_size: int) -> int:
+        """Optimizer steps of ONE iterative distillation step of a cell with ``dataset_size`` rows."""
+        if self.budget_unit == "steps":
+            return int(self.distill["steps"])
+        epochs = float(self.distill.get("epochs", 1.0))
+        per_step = int(self.distill.get("batch_size", 8)) * int(self.distill.get("grad_accum", 1))
+        return max(1, math.ceil(epochs * dataset_size / per_step))
+
+    def distill_config(self) -> dict[str, Any]:
+        """The ``distill`` section without the budget keys (those are set per cell)."""
+        return {k: v for k, v in self.distill.items() if k not in ("steps", "epochs")}
 
     def iterative_chain(self, target: float) -> list[float]:
         """Targets an iterative schedule prunes through on its way to ``target`` (mildest first)."""
@@ -150,23 +196,110 @@ class SweepSpec(StrictModel):
         return n + (1 if self.teacher.evaluate else 0)
 
 
-def configs_dir() -> Path:
-    """The repository's ``configs/`` folder (presets are looked up there)."""
-    return Path(__file__).resolve().parents[3] / "configs"
+def presets_dir() -> Path:
+    """The installed presets (package data ``taskdistill/presets``; the repository's ``configs/`` links
+    here)."""
+    return Path(str(resources.files("taskdistill.presets")))
 
 
 def preset_path(name: str) -> Path:
-    path = configs_dir() / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset {name!r}: no {path}; presets: {', '.join(PRESETS)}")
+    path = presets_dir() / f"{name}.yaml"
+    if name not in PRESETS or not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
     return path
 
 
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep YAML; errors name the file and the field."""
+    """Read and validate a sweep YAML; errors name the file and the field.
+
+    A relative ``task`` path or ``data.path`` is taken relative to the spec file, and the spec is
+    checked against its data: a dataset size larger than the training rows available is an error
+    here, before any work starts."""
+    path = Path(path)
     spec = load_yaml(path, SweepSpec)
+    spec = resolve_paths(spec, path.parent, source=str(path))
+    check_data(spec, source=str(path))
     validate_stage_sections(spec, source=str(path))
     return spec
+
+
+def resolve_paths(spec: SweepSpec, base: Path, source: str = "<spec>") -> SweepSpec:
+    """Make ``task`` (when it is a file) and ``data.path`` absolute, relative to ``base``; load the task."""
+    update: dict[str, Any] = {}
+    if spec.task not in BUILTIN:
+        p = Path(spec.task).expanduser()
+        update["task"] = str((base / p).resolve() if not p.is_absolute() else p)
+    if spec.data.path:
+        p = Path(spec.data.path).expanduser()
+        if not p.is_absolute():
+            update["data"] = spec.data.model_copy(update={"path": str((base / p).resolve())})
+    if update:
+        spec = SweepSpec.model_validate({**spec.model_dump(mode="json"),
+                                         **{k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v)
+                                            for k, v in update.items()}})
+    try:
+        spec.task_obj  # noqa: B018  (load and validate now: a bad task file fails before any work)
+    except TaskError as exc:
+        raise ConfigError(f"{source}: field 'task': {exc}") from exc
+    return spec
+
+
+def available_train_rows(spec: SweepSpec) -> tuple[int, str]:
+    """(number of training rows the cells can draw from, where that number comes from).
+
+    ``data.path``: the rows of its ``train.parquet`` (read from the parquet footer); the folder's
+    ``task.yaml``, when it has one, must be the spec's task. A built-in task's generated dataset: its
+    exact rows when it is already built, else the generator's upper bound (generated size minus the
+    validation and test rows per class)."""
+    import pyarrow.parquet as pq
+
+    task = spec.task_obj
+    if spec.data.path:
+        from taskdistill.data.taskfile import folder_task
+
+        folder = Path(spec.data.path)
+        train = folder / "train.parquet"
+        if not train.is_file():
+            raise ConfigError(f"data.path {folder}: no train.parquet (a folder made by `taskdistill data import` "
+                              "holds train/validation/test.parquet)")
+        try:
+            folder_task(folder, task)
+        except TaskError as exc:
+            raise ConfigError(f"data.path: {exc}") from exc
+        return pq.read_metadata(train).num_rows, str(train)
+    from taskdistill.data.default import PRESETS as DATA_PRESETS
+    from taskdistill.data.default import dataset_dir
+
+    root = load_task(task.derive.task) if task.derive else task
+    if task.name not in BUILTIN:
+        raise ConfigError(f"task {task.name!r} is not built in, so it has no default dataset: set data.path to a "
+                          "folder made by `taskdistill data import FILE --task ... --out DIR`")
+    if spec.data.name not in DATA_PRESETS or DATA_PRESETS[spec.data.name][0] != root.name:
+        known = [n for n, (t, _) in DATA_PRESETS.items() if t == root.name]
+        raise ConfigError(f"data.name {spec.data.name!r} is not a generated dataset of task {root.name!r}; "
+                          f"known: {', '.join(known) or 'none'}")
+    built = dataset_dir(spec.data.name) / "train.parquet"
+    if built.is_file():
+        return pq.read_metadata(built).num_rows, str(built)
+    cfg = DATA_PRESETS[spec.data.name][1]
+    bound = cfg.size - (cfg.test_per_class + cfg.val_per_class) * root.n_classes
+    return bound, f"{spec.data.name} (at most {cfg.size:,} generated rows less the validation/test rows)"
+
+
+def check_data(spec: SweepSpec, source: str = "<spec>") -> None:
+    """Reject a grid whose largest dataset size exceeds the training rows available."""
+    n, where = available_train_rows(spec)
+    big = [d for d in spec.grid.dataset_size if d > n]
+    if big:
+        raise ConfigError(f"{source}: field 'grid.dataset_size': {big} exceed the {n:,} training rows of {where}; "
+                          "use sizes up to that, or a larger dataset (`taskdistill data generate --size N --out "
+                          "DIR`, then data.path: DIR)")
+    for d in spec.grid.dataset_size:
+        steps = spec.distill_steps(d)
+        warm = int(spec.distill.get("warmup_steps", 10))
+        if steps > 1 and warm >= steps:
+            raise ConfigError(f"{source}: field 'distill.warmup_steps': {warm} warmup steps but a cell with "
+                              f"D={d} trains {steps} steps per distillation ({spec.budget_unit}); lower it")
 
 
 def _raise(source: str, section: str, exc) -> None:
@@ -188,34 +321,37 @@ def validate_stage_sections(spec: SweepSpec, source: str = "<spec>") -> None:
     for key in AXIS_KEYS:
         if key in spec.distill:
             raise ConfigError(f"{source}: field 'distill.{key}': is a grid axis; set it under grid.{key}")
-    checks = []
-    try:
-        from taskdistill.distill.config import DistillConfig
+    import inspect
 
-        checks.append(("distill", DistillConfig, spec.distill))
-    except ImportError:  # stage not in this tree
-        pass
-    try:
-        from taskdistill.teacher.config import GenerationConfig, TeacherConfig
+    from taskdistill.distill.config import DistillConfig
+    from taskdistill.evaluate.record import evaluate_model
+    from taskdistill.teacher.annotate import annotate
+    from taskdistill.teacher.config import GenerationConfig, TeacherConfig
 
-        checks.append(("teacher.prepare", TeacherConfig, spec.teacher.prepare))
-        if "gen" in spec.annotate.options:
-            checks.append(("annotate.options.gen", GenerationConfig, spec.annotate.options["gen"]))
-    except ImportError:
-        pass
+    # the budget keys are set per cell; validate the rest with the smallest cell's steps
+    distill = {**spec.distill_config(), "steps": spec.distill_steps(min(spec.grid.dataset_size))}
+    checks = [("distill", DistillConfig, distill), ("teacher.prepare", TeacherConfig, spec.teacher.prepare)]
+    if "gen" in spec.annotate.options:
+        checks.append(("annotate.options.gen", GenerationConfig, spec.annotate.options["gen"]))
     for section, model, values in checks:
         try:
             model.model_validate(values)
         except ValidationError as exc:
             _raise(source, section, exc)
-    try:
-        import inspect
-
-        from taskdistill.teacher.annotate import annotate
-    except ImportError:
-        return
-    allowed = set(inspect.signature(annotate).parameters) - {"teacher_dir", "dataset_dir", "k", "formats", "quiet"}
+    fixed = {"teacher_dir", "dataset_dir", "k", "formats", "quiet", "task", "allow_other_data"}
+    allowed = set(inspect.signature(annotate).parameters) - fixed
     for key in spec.annotate.options:
         if key not in allowed:
             raise ConfigError(f"{source}: field 'annotate.options.{key}': not an option of annotate(); "
                               f"choose from {sorted(allowed)}")
+    fixed = {"model_or_spec", "split_path", "progress", "tokenizer", "task"}
+    allowed = set(inspect.signature(evaluate_model).parameters) - fixed
+    for key in spec.eval:
+        if key not in allowed:
+            raise ConfigError(f"{source}: field 'eval.{key}': not an option of evaluate_model(); "
+                              f"choose from {sorted(allowed)}")
+    if "mmlu_n" in spec.eval:
+        v = spec.eval["mmlu_n"]
+        if not (v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)):
+            raise ConfigError(f"{source}: field 'eval.mmlu_n': {v!r} is not a number of MMLU questions; "
+                              "use a count, 'all', or 0 to skip MMLU")

@@ -4,7 +4,8 @@ the work through the owning stage's public API, and returns a small JSON-able re
 
 Where a stage already caches by content (dataset generation, teacher preparation, annotations,
 importance scores), the node only records the path that stage returned; the node's own key still
-decides when the work is shared. Pruning folds the "importance" step in: ``prune_model`` computes the
+decides when the work is shared. The task travels with the data: the data node's settings hold it,
+the data and pool stages hand it on in their results, and every stage rebuilds it with ``task_of``. Pruning folds the "importance" step in: ``prune_model`` computes the
 importance scores of its input model through ``compute_importance``, which caches them by model and
 calibration texts, so the scores of the teacher are computed once for every chain that starts there.
 """
@@ -20,6 +21,7 @@ import numpy as np
 
 from taskdistill.sweep.executors import QUIET_ENV  # noqa: F401  (re-exported for the main job)
 from taskdistill.sweep.runner import THREADS_ENV
+from taskdistill.task import DEFAULT_TASK, Task
 
 SPLITS = ("train", "validation", "test")
 
@@ -58,6 +60,38 @@ def param_counts(model_dir: str | Path) -> tuple[int, int]:
     return count_params(model), count_params(model, non_embedding=True)
 
 
+def task_of(inputs: dict) -> Task:
+    """The task of a node, from its data input (the data or pool node's result)."""
+    return Task.model_validate(inputs["data"]["task"])
+
+
+def default_dataset(task: Task, name: str, quiet: bool) -> Path:
+    """The built-in task's dataset: the generated ``name`` for finheadlines, the derived copy for a task
+    derived from it (e.g. finheadlines-coarse: label := the parent label's group)."""
+    from taskdistill.data.default import default_dataset, ensure_dataset
+
+    if task.derive is None and task.name == DEFAULT_TASK:
+        return Path(ensure_dataset(name, quiet=quiet))
+    return Path(default_dataset(task, quiet=quiet))
+
+
+def check_split(path: Path, task: Task) -> None:
+    """A split holds the task's input column and only the task's labels (one line naming file/row)."""
+    import pandas as pd
+
+    df = pd.read_parquet(path, columns=None)
+    for col in (task.input_field, "label"):
+        if col not in df.columns:
+            raise StageError(f"{path}: no {col!r} column (task {task.name!r} reads its text from "
+                             f"{task.input_field!r}); columns: {list(df.columns)}")
+    known = set(task.label_names)
+    bad = [(i, v) for i, v in enumerate(df["label"].tolist()) if v not in known]
+    if bad:
+        i, v = bad[0]
+        raise StageError(f"{path}: row {i} field 'label' = {v!r} is not a label of task {task.name!r} "
+                         f"({len(bad)} such rows)")
+
+
 def _read_train(path: Path):
     import pandas as pd
 
@@ -80,16 +114,24 @@ class RealStages:
 
     # -- data ------------------------------------------------------------------------------------
     def data(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
+        task = Task.model_validate(params["task"]["definition"])
         if params.get("path"):
             path = Path(params["path"]).expanduser().resolve()
             missing = [s for s in SPLITS if not (path / f"{s}.parquet").is_file()]
             if missing:
                 raise StageError(f"data.path {path}: missing {', '.join(s + '.parquet' for s in missing)}")
-        else:
-            from taskdistill.data.default import ensure_dataset
+            from taskdistill.data.taskfile import folder_task
 
-            path = Path(ensure_dataset(params["name"], quiet=self.quiet))
-        return {"path": str(path), "n_train": len(_read_train(path))}
+            try:
+                folder_task(path, task)  # the folder's task.yaml, when present, must be this task
+            except ValueError as exc:
+                raise StageError(str(exc)) from exc
+            for split in SPLITS:
+                check_split(path / f"{split}.parquet", task)
+        else:
+            path = default_dataset(task, params["name"], self.quiet)
+        # the sweep's task, handed on to every stage through the data input
+        return {"path": str(path), "n_train": len(_read_train(path)), "task": task.model_dump(mode="json")}
 
     def pool(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
         """The largest training subset, in nested stratified order; validation/test copied as-is."""
@@ -102,7 +144,7 @@ class RealStages:
         train.iloc[order[:n]].reset_index(drop=True).to_parquet(out / "train.parquet", index=False)
         for split in ("validation", "test"):
             shutil.copy2(src / f"{split}.parquet", out / f"{split}.parquet")
-        return {"path": str(out), "n_train": n}
+        return {"path": str(out), "n_train": n, "task": inputs["data"].get("task")}
 
     # -- teacher ---------------------------------------------------------------------------------
     def teacher(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
@@ -110,7 +152,7 @@ class RealStages:
         from taskdistill.teacher.prepare import prepare_teacher
 
         path = prepare_teacher(params["base"], inputs["data"]["path"], TeacherConfig(**params["prepare"]),
-                               quiet=self.quiet)
+                               task=task_of(inputs), quiet=self.quiet)
         total, nonemb = param_counts(path)
         return {"path": str(path), "params": total, "params_nonemb": nonemb}
 
@@ -124,7 +166,8 @@ class RealStages:
         # The pool is a reordered subset of the data the teacher was prepared on, so its hash differs
         # from the teacher's training data by construction.
         path = annotate(inputs["teacher"]["path"], inputs["data"]["path"], k=params["k"],
-                        formats=tuple(params["formats"]), quiet=self.quiet, allow_other_data=True, **options)
+                        formats=tuple(params["formats"]), task=task_of(inputs), quiet=self.quiet,
+                        allow_other_data=True, **options)
         return {"path": str(path)}
 
     # -- prune -----------------------------------------------------------------------------------
@@ -133,11 +176,12 @@ class RealStages:
         from taskdistill.prune import prune_model, save_pruned
         from taskdistill.prune.calib import calibration_texts
 
+        task = task_of(inputs)
         model, tok = load_model(inputs["model"]["path"], quiet=self.quiet)
-        texts = calibration_texts(tok, Path(inputs["data"]["path"]) / "train.parquet", n=params["calib_n"])
+        texts = calibration_texts(tok, task, Path(inputs["data"]["path"]) / "train.parquet", n=params["calib_n"])
         new, report = prune_model(model, tok, params["target"], calib_texts=texts, strategy=params["strategy"],
                                   method=params["method"], reference_params=inputs["teacher"]["params"],
-                                  progress=not self.quiet, **params["options"])
+                                  progress=not self.quiet, task=task, **params["options"])
         report["sweep_input"] = inputs["model"]["path"]
         dest = save_pruned(new, tok, out / "model", report)
         return {"path": str(dest), "params": int(report["params_total"]),
@@ -151,13 +195,13 @@ class RealStages:
         from taskdistill.distill.config import DistillConfig
         from taskdistill.distill.trainer import train
         from taskdistill.models import load_model
-        from taskdistill.teacher.annotate import load_annotations
+        from taskdistill.targets import load_annotations
 
         cfg = DistillConfig(**{**params["config"], "method": params["method"],
                                "supervision": params["supervision"], "seed": params["seed"],
                                "steps": params["steps"]})
         model, tok = load_model(inputs["student"]["path"], quiet=self.quiet)
-        ann = load_annotations(inputs["annotations"]["path"])
+        ann = load_annotations(inputs["annotations"]["path"], task=task_of(inputs))
         pool_train = pd.read_parquet(Path(inputs["data"]["path"]) / "train.parquet")
         keep = set(pool_train["id"].astype(str).head(params["dataset_size"]))
         examples, cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix, ids=keep)
@@ -170,7 +214,7 @@ class RealStages:
         cache = cache if cfg.needs_cache else None
         # ``work`` is stable per node (not the node's temporary folder), so the trainer's own
         # checkpoints let a killed distillation resume mid-run.
-        final = train(model, tok, examples, cfg, work, cache=cache, quiet=self.quiet)
+        final = train(model, tok, examples, cfg, work, cache=cache, quiet=self.quiet, task=task_of(inputs))
         shutil.move(str(final), str(out / "model"))
         for f in ("train_log.jsonl", "run.json"):
             if (work / f).is_file():
@@ -187,7 +231,7 @@ class RealStages:
 
         model_dir = inputs["model"]["path"]
         split = Path(inputs["data"]["path"]) / "test.parquet"
-        record = evaluate_model(model_dir, split, progress=not self.quiet, **params["eval"])
+        record = evaluate_model(model_dir, split, task=task_of(inputs), progress=not self.quiet, **params["eval"])
         (out / "record.json").write_text(json.dumps(record, indent=1, default=str))
         total, nonemb = param_counts(model_dir)
         return {"record": str(out / "record.json"), "params": total, "params_nonemb": nonemb}

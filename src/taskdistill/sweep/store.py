@@ -169,25 +169,9 @@ class Store:
                 for cid, s, rec, prov, created, _ in rows]
 
 
-def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dict -> ``{"a.b": value}``; lists are kept as JSON strings so a row stays flat."""
-    out: dict[str, Any] = {}
-    for k, v in record.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, name + "."))
-        elif isinstance(v, list | tuple):
-            out[name] = json.dumps(v, default=str)
-        else:
-            out[name] = v
-    return out
-
-
 def _flatten_record(record: dict[str, Any]) -> dict[str, Any]:
-    try:
-        from taskdistill.evaluate.record import flatten_record
-    except ImportError:
-        return flatten(record)
+    from taskdistill.evaluate.record import flatten_record
+
     flat = flatten_record(record)
     return {k: (json.dumps(v, default=str) if isinstance(v, list | tuple | dict) else v) for k, v in flat.items()}
 

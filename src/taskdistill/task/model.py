@@ -123,6 +123,12 @@ class Task(_Strict):
                 raise ValueError(f"aliases: {src!r} is already a label")
         return self
 
+    def model_copy(self, *, update=None, deep: bool = False):  # type: ignore[override]
+        """A copy re-validated from scratch, so derived facts (hash, label index) are never stale."""
+        data = self.model_dump(mode="python")
+        data.update(update or {})
+        return type(self).model_validate(data)
+
     # ----------------------------------------------------------------- derived facts
     @cached_property
     def label_names(self) -> tuple[str, ...]:
@@ -226,9 +232,13 @@ def _validate(raw: object, source: str) -> Task:
         return Task.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        msg = err["msg"].removeprefix("Value error, ")
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise TaskError(f"{source}: field '{loc}': {err['msg']}{more}") from None
+        if err["loc"]:
+            loc = ".".join(str(p) for p in err["loc"])
+        else:  # whole-task checks name their field first ("labels: duplicate ...")
+            loc, _, msg = msg.partition(": ") if ": " in msg else ("<root>", "", msg)
+        raise TaskError(f"{source}: field '{loc}': {msg}{more}") from None
 
 
 def builtin_path(name: str) -> Path:
@@ -243,7 +253,7 @@ def load_task(spec: str | Path | Task) -> Task:
     if isinstance(spec, Task):
         return spec
     key = str(spec)
-    if key in _CACHE:
+    if key in _CACHE:  # only built-ins are cached: a user's file may be edited between loads
         return _CACHE[key]
     if key in BUILTIN:
         path = builtin_path(key)
@@ -267,7 +277,8 @@ def load_task(spec: str | Path | Task) -> Task:
             raise TaskError(f"{path}: field 'labels': derived from {parent.name!r} but lacks its group(s) {missing}")
         if parent.input_field != task.input_field:
             raise TaskError(f"{path}: field 'input_field': must equal {parent.name!r}'s {parent.input_field!r}")
-    _CACHE[key] = task
+    if key in BUILTIN:
+        _CACHE[key] = task
     return task
 
 

@@ -3,16 +3,20 @@
 For one teacher x dataset (train split) this writes, content-addressed under
 ``stage_dir("annotations")/<key>``:
 
-- ``labels.parquet``: the teacher's label (argmax of its 35 label scores in label mode), its
-  confidence, the probability it gives the gold label, and the full 35-class probability vector;
+- ``labels.parquet``: the teacher's label (argmax of its scores over the task's labels in label
+  mode), its confidence, the probability it gives the gold label, and the full probability vector;
 - ``traces.parquet``: one greedy ``<think>`` trace per row (local teacher or an OpenAI-compatible
   endpoint), parsed and checked against the gold label, with the keep/drop/relabel decision of the
   policy (see ``taskdistill.teacher.traces``);
-- ``frame_<fmt>.parquet``: the exact rows (id, headline, supervised label, rationale/trace) that the
+- ``frame_<fmt>.parquet``: the exact rows (id, input text, supervised label, rationale/trace) that the
   ``<fmt>`` examples are built from, so every consumer rebuilds the same examples in the same order;
 - ``topk_<fmt>/``: the teacher's top-k log-probs + tail mass at every supervised position of those
-  examples (``taskdistill.distill.targets.write_topk_cache``), one cache per format;
-- ``meta.json``: hashes of teacher and data, every setting, counts and timings.
+  examples (``taskdistill.targets.cache.write_topk_cache``), one cache per format;
+- ``task.yaml`` and ``meta.json``: the task annotated for; hashes of teacher, data and task, every
+  setting, counts and timings.
+
+The task is part of the key: the same teacher and data annotated for two tasks give two folders.
+The read side (``load_annotations``, ``Annotations.training_set``) is ``taskdistill.targets.annotations``.
 
 The work happens in ``.work-<key>`` and is checkpointed piece by piece (label scores and traces in
 chunks, top-k caches shard by shard), so a killed run resumes; the folder is renamed into place only
@@ -25,167 +29,25 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from taskdistill.cache import atomic_write_bytes, atomic_write_json, content_hash, stage_dir
-from taskdistill.data.prompts import FORMATS
+from taskdistill.targets.annotations import AnnotationError
+from taskdistill.targets.record import TaskMismatchError, check_task, recorded_task, task_ref, write_task
+from taskdistill.task import DEFAULT_TASK, FORMATS, Task, load_task
 from taskdistill.teacher.config import BACKENDS, POLICIES, GenerationConfig
-from taskdistill.teacher.identity import (
-    TeacherInputError,
-    dataset_hash,
-    model_hash,
-    read_json,
-    read_split,
-)
+from taskdistill.teacher.identity import dataset_hash, model_hash, read_json, read_split
 
 KEY_VERSION = "annotations-v1"
-LABEL_CHUNK = 128  # headlines per checkpointed label-scoring chunk
-TRACE_CHUNK = 32  # headlines per checkpointed generation chunk
-FRAME_COLUMNS = ("id", "headline", "label", "category", "rationale")
+LABEL_CHUNK = 128  # rows per checkpointed label-scoring chunk
+TRACE_CHUNK = 32  # rows per checkpointed generation chunk
+
+def frame_columns(task: Task) -> tuple[str, ...]:
+    return ("id", task.input_field, "label", "category", "rationale")
 
 
-class AnnotationError(TeacherInputError):
-    """Annotations that are missing, incomplete, or do not match the teacher/data asked for."""
-
-
-@dataclass(frozen=True)
-class Annotations:
-    """A finished annotations folder: paths, meta, and the examples its top-k caches align with."""
-
-    dir: Path
-    meta: dict
-
-    @property
-    def formats(self) -> tuple[str, ...]:
-        return tuple(self.meta["formats"])
-
-    @property
-    def teacher_hash(self) -> str:
-        return self.meta["teacher_hash"]
-
-    @property
-    def data_hash(self) -> str:
-        return self.meta["data_hash"]
-
-    @property
-    def labels_path(self) -> Path:
-        return self.dir / "labels.parquet"
-
-    @property
-    def traces_path(self) -> Path:
-        return self.dir / "traces.parquet"
-
-    def _need(self, fmt: str) -> None:
-        if fmt not in FORMATS:
-            raise AnnotationError(f"unknown format {fmt!r}; choose one of {FORMATS}")
-        if fmt not in self.formats:
-            raise AnnotationError(f"{self.dir}: has no {fmt!r} annotations (formats: {list(self.formats)}); "
-                                  f"rerun `taskdistill teacher annotate --formats {fmt}`")
-
-    def labels(self):
-        import pandas as pd
-
-        if not self.labels_path.is_file():
-            raise AnnotationError(f"{self.dir}: no labels.parquet (annotated without a local teacher)")
-        return pd.read_parquet(self.labels_path)
-
-    def traces(self):
-        import pandas as pd
-
-        if not self.traces_path.is_file():
-            raise AnnotationError(f"{self.dir}: no CoT traces (traces.parquet); annotate with --formats cot")
-        return pd.read_parquet(self.traces_path)
-
-    def trace_map(self) -> dict[str, str]:
-        """id -> trace, for the kept traces only."""
-        df = self.traces()
-        df = df[df["kept"]]
-        return dict(zip(df["id"].astype(str), df["trace"], strict=True))
-
-    def frame(self, fmt: str):
-        """The rows the ``fmt`` examples (and the ``fmt`` top-k cache) are built from, in order."""
-        import pandas as pd
-
-        self._need(fmt)
-        return pd.read_parquet(self.dir / f"frame_{fmt}.parquet")
-
-    def examples(self, tokenizer, fmt: str):
-        """Rebuild the examples the ``fmt`` cache is aligned with; checks they hash the same."""
-        from taskdistill.distill.examples import build_examples, examples_hash
-
-        df = self.frame(fmt)
-        traces = dict(zip(df["id"].astype(str), df["rationale"], strict=True)) if fmt == "cot" else None
-        ex = build_examples(tokenizer, df, fmt=fmt, traces=traces, max_length=self.meta["max_length"])
-        want = self.meta["examples_hash"].get(fmt)
-        if want and examples_hash(ex) != want:
-            raise AnnotationError(f"{self.dir}: examples rebuilt for {fmt!r} do not match the cache "
-                                  f"(hash {examples_hash(ex)} != {want}); was another tokenizer passed?")
-        return ex
-
-    def cache_dir(self, fmt: str) -> Path:
-        self._need(fmt)
-        d = self.dir / f"topk_{fmt}"
-        if not d.is_dir():
-            raise AnnotationError(f"{self.dir}: no top-k cache for {fmt!r} (annotated with the openai "
-                                  "backend and no local teacher: label/CoT-only supervision)")
-        return d
-
-    def topk_cache(self, fmt: str):
-        """Open the ``fmt`` top-k cache, checked against this folder's teacher and examples."""
-        from taskdistill.distill.targets import TopKCache
-
-        return TopKCache.open(self.cache_dir(fmt), expect_teacher=self.teacher_hash,
-                              expect_data=self.meta["examples_hash"][fmt], expect_fmt=fmt)
-
-    def training_set(self, tokenizer, supervision: str, *, label_mix: bool = True, fmt: str | None = None,
-                     ids: set[str] | None = None):
-        """Examples and the teacher cache a ``supervision`` trains from: ``label`` -> label-format
-        rows; ``cot`` -> CoT rows (kept traces); ``blended`` -> CoT rows plus, with ``label_mix``, the
-        label-format rows under one mixed cache. ``fmt`` forces one format; ``ids`` keeps a subset of
-        the rows (a data-size sweep). Returns ``(examples, cache)``; ``cache`` is None without a
-        local teacher's top-k cache."""
-        from taskdistill.distill.targets import MixedCache
-
-        if fmt is not None:
-            fmts = [fmt]
-        elif supervision == "blended" and label_mix and "label" in self.formats:
-            fmts = ["cot", "label"]
-        else:
-            fmts = ["label" if supervision == "label" else "cot"]
-        examples, caches = [], []
-        for f in fmts:
-            ex = self.examples(tokenizer, f)
-            examples += [e for e in ex if ids is None or e.id in ids]
-            if (self.dir / f"topk_{f}").is_dir():
-                caches.append(self.topk_cache(f))
-        if len(caches) < len(fmts):
-            return examples, None
-        return examples, caches[0] if len(caches) == 1 else MixedCache(caches)
-
-
-def load_annotations(path: str | Path, *, expect_teacher: str | None = None,
-                     expect_data: str | None = None) -> Annotations:
-    """Open a finished annotations folder (optionally checking teacher / dataset hashes)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise AnnotationError(f"annotations folder not found: {path}")
-    meta_path = path / "meta.json"
-    if not meta_path.is_file():
-        raise AnnotationError(f"{path}: no meta.json; not a finished annotations folder "
-                              "(an interrupted run resumes when `teacher annotate` is rerun)")
-    meta = read_json(meta_path)
-    if expect_teacher and meta.get("teacher_hash") != expect_teacher:
-        raise AnnotationError(f"{path}: annotations come from teacher {meta.get('teacher_hash')}, "
-                              f"expected {expect_teacher}")
-    if expect_data and meta.get("data_hash") != expect_data:
-        raise AnnotationError(f"{path}: annotations are for dataset {meta.get('data_hash')}, "
-                              f"expected {expect_data}")
-    return Annotations(dir=path, meta=meta)
-
-
-def annotations_key(teacher_hash: str | None, data_hash: str, settings: dict) -> str:
-    return content_hash(KEY_VERSION, teacher_hash, data_hash, settings)
+def annotations_key(teacher_hash: str | None, data_hash: str, task_hash: str, settings: dict) -> str:
+    return content_hash(KEY_VERSION, teacher_hash, data_hash, task_hash, settings)
 
 
 def _write_parquet(path: Path, df) -> None:
@@ -196,7 +58,7 @@ def _write_parquet(path: Path, df) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _chunked(work: Path, name: str, n: int, chunk: int, compute, progress, task) -> list[Path]:
+def _chunked(work: Path, name: str, n: int, chunk: int, compute, progress, bar) -> list[Path]:
     """Run ``compute(start, stop) -> DataFrame`` per chunk, skipping chunks already on disk."""
     part_dir = work / name
     part_dir.mkdir(parents=True, exist_ok=True)
@@ -206,7 +68,7 @@ def _chunked(work: Path, name: str, n: int, chunk: int, compute, progress, task)
         part = part_dir / f"part-{start:07d}-{stop:07d}.parquet"
         if not part.is_file():
             _write_parquet(part, compute(start, stop))
-        progress.update(task, completed=stop)
+        progress.update(bar, completed=stop)
         parts.append(part)
     return parts
 
@@ -240,13 +102,37 @@ def _check_teacher_data(teacher_dir: Path, dataset_dir: Path, d_hash: str, allow
             "that is intended")
 
 
-def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int = 64,
+def _task_for(task: Task | str | Path | None, t_dir: Path | None, dataset_dir: Path) -> Task:
+    """The task to annotate for: ``task`` when given, else the one the teacher records, else the one
+    the dataset folder records, else the default task; checked against both records."""
+    t_rec, d_rec = recorded_task(t_dir), recorded_task(dataset_dir)
+    if t_rec is None and t_dir is not None and (t_dir / "teacher_report.json").is_file():
+        t_rec = read_json(t_dir / "teacher_report.json").get("task")
+    if task is not None:
+        chosen = load_task(task)
+    elif isinstance(t_rec, Task):
+        chosen = t_rec
+    else:
+        chosen = d_rec if d_rec is not None else load_task(DEFAULT_TASK)
+    try:
+        check_task(chosen, t_rec, f"teacher {t_dir}")
+        check_task(chosen, d_rec, f"dataset {dataset_dir}")
+    except TaskMismatchError as exc:
+        raise AnnotationError(str(exc)) from None
+    return chosen
+
+
+def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, task: Task | str | Path | None = None,
+             k: int = 64,
              formats: tuple[str, ...] = ("label", "cot"), backend: str = "local", policy: str = "keep",
              limit: int | None = None, quiet: bool = False, split: str = "train", max_length: int = 192,
              gen: GenerationConfig | None = None, batch_size: int = 16,
              allow_other_data: bool = False, cot_limit: int | None = None, seed: int = 0) -> Path:
     """Annotate ``split`` of ``dataset_dir`` with the teacher and return the annotations folder.
 
+    ``task``: a Task, a built-in name or a task YAML; None = the task the teacher (or else the
+    dataset folder) records, else finheadlines. A teacher or dataset recorded for another task is an
+    error (one message naming both).
     ``teacher_dir``: any model spec (a prepared teacher folder, a registry name); None only with
     ``backend="openai"`` (traces only, no labels, no top-k caches). ``limit``: a seeded random subset
     of N rows (kept in file order: split files are not shuffled, e.g. one class may come first);
@@ -288,10 +174,11 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
         t_dir = resolve_model_dir(teacher_dir, quiet=quiet)
         t_hash = model_hash(t_dir)
         _check_teacher_data(t_dir, dataset_dir, dataset_hash(dataset_dir), allow_other_data)
+    task = _task_for(task, t_dir, dataset_dir)
     settings = {"split": split, "k": k, "formats": list(formats), "backend": backend, "policy": policy,
                 "limit": limit, "cot_limit": cot_limit, "seed": seed, "max_length": max_length,
                 "gen": gen.model_dump(mode="json", exclude={"batch_size", "timeout_s", "api_key_env"})}
-    key = annotations_key(t_hash, d_hash, settings)
+    key = annotations_key(t_hash, d_hash, task.hash, settings)
     final = stage_dir("annotations") / key
     if (final / "meta.json").is_file():
         console.print(f"annotations already done: {final}")
@@ -299,12 +186,12 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     work = stage_dir("annotations") / f".work-{key}"
     work.mkdir(parents=True, exist_ok=True)
 
-    df = read_split(dataset_dir, split)
+    df = read_split(dataset_dir, split, task)
     df = _subset(df, limit, seed)
     if df.empty:
         raise AnnotationError(f"{dataset_dir}/{split}.parquet has no rows to annotate")
     df = df.assign(id=df["id"].astype(str), rationale=df["rationale"].fillna("").astype(str))
-    headlines = df["headline"].tolist()
+    texts = df[task.input_field].tolist()
     n = len(df)
 
     model = tok = None
@@ -317,22 +204,23 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
 
     with Progress(*columns, console=console, disable=quiet) as progress:
-        # 1. teacher labels + probabilities (label mode, exact over the 35 classes)
+        # 1. teacher labels + probabilities (label mode, exact over the task's labels)
         if model is not None:
             import numpy as np
 
-            from taskdistill.data.taxonomy import LABELS
             from taskdistill.evaluate.indomain import score_labels
 
+            labels_ = task.label_names
+
             def label_chunk(a: int, b: int):
-                probs = np.asarray(score_labels(model, tok, headlines[a:b], fmt="label", mode="label",
+                probs = np.asarray(score_labels(model, tok, task, texts[a:b], fmt="label", mode="label",
                                                 batch_size=batch_size, progress=False), dtype=np.float32)
-                gold = [LABELS.index(lbl) for lbl in df["label"].iloc[a:b]]
+                gold = [task.index(lbl) for lbl in df["label"].iloc[a:b]]
                 top = probs.argmax(1)
                 return pd.DataFrame({
                     "id": df["id"].iloc[a:b].tolist(),
                     "gold": df["label"].iloc[a:b].tolist(),
-                    "teacher_label": [LABELS[i] for i in top],
+                    "teacher_label": [labels_[i] for i in top],
                     "confidence": probs.max(1),
                     "gold_prob": probs[np.arange(b - a), gold],
                     "correct": top == np.asarray(gold),
@@ -340,8 +228,8 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
                 })
 
             t0 = time.perf_counter()
-            task = progress.add_task("teacher labels", total=n)
-            labels = _concat(_chunked(work, "labels_parts", n, LABEL_CHUNK, label_chunk, progress, task))
+            bar = progress.add_task("teacher labels", total=n)
+            labels = _concat(_chunked(work, "labels_parts", n, LABEL_CHUNK, label_chunk, progress, bar))
             _write_parquet(work / "labels.parquet", labels)
             timings["labels_s"] = round(time.perf_counter() - t0, 1)
             meta_extra["label_accuracy_vs_gold"] = float(labels["correct"].mean())
@@ -353,13 +241,13 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
 
             def trace_chunk(a: int, b: int):
                 if backend == "local":
-                    raw = generate_local(model, tok, cot_heads[a:b], max_new_tokens=gen.max_new_tokens,
+                    raw = generate_local(model, tok, task, cot_texts[a:b], max_new_tokens=gen.max_new_tokens,
                                          batch_size=gen.batch_size)
                 else:
                     from taskdistill.data.synth.openai_client import ChatClientError
 
                     try:
-                        raw = generate_openai(cot_heads[a:b], base_url=gen.base_url, model=gen.model,
+                        raw = generate_openai(task, cot_texts[a:b], base_url=gen.base_url, model=gen.model,
                                               api_key_env=gen.api_key_env, max_new_tokens=gen.max_new_tokens,
                                               temperature=gen.temperature, timeout_s=gen.timeout_s)
                     except ChatClientError as exc:
@@ -368,12 +256,12 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
                 return pd.DataFrame({"id": cot_df["id"].iloc[a:b].tolist(), "raw": raw})
 
             cot_df = _subset(df, cot_limit, seed + 1)
-            cot_heads, n_cot = cot_df["headline"].tolist(), len(cot_df)
+            cot_texts, n_cot = cot_df[task.input_field].tolist(), len(cot_df)
             t0 = time.perf_counter()
-            task = progress.add_task(f"teacher traces ({backend})", total=n_cot)
-            raw = _concat(_chunked(work, "trace_parts", n_cot, TRACE_CHUNK, trace_chunk, progress, task))
+            bar = progress.add_task(f"teacher traces ({backend})", total=n_cot)
+            raw = _concat(_chunked(work, "trace_parts", n_cot, TRACE_CHUNK, trace_chunk, progress, bar))
             timings["traces_s"] = round(time.perf_counter() - t0, 1)
-            checked = [check_trace(i, r, g, policy)
+            checked = [check_trace(i, r, g, task, policy)
                        for i, r, g in zip(raw["id"], raw["raw"], cot_df["label"], strict=True)]
             tr = pd.DataFrame([c.__dict__ for c in checked])
             _write_parquet(work / "traces.parquet", tr)
@@ -387,13 +275,13 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     # 3. the rows each format's examples are built from
     frames = {}
     if "label" in formats:
-        frames["label"] = df[list(FRAME_COLUMNS)]
+        frames["label"] = df[list(frame_columns(task))]
     if "cot" in formats:
         kept = [c for c in checked if c.kept]
         by_id = df.set_index("id")
         frames["cot"] = pd.DataFrame({
             "id": [c.id for c in kept],
-            "headline": [by_id.at[c.id, "headline"] for c in kept],
+            task.input_field: [by_id.at[c.id, task.input_field] for c in kept],
             "label": [c.target_label for c in kept],
             "category": [by_id.at[c.id, "category"] for c in kept],
             "rationale": [c.trace for c in kept],  # the teacher's trace is the supervised reasoning
@@ -404,17 +292,17 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     # 4. top-k teacher log-probs at every supervised position, one cache per format
     ex_hashes = {}
     if model is not None:
-        from taskdistill.distill.examples import build_examples, examples_hash
-        from taskdistill.distill.targets import write_topk_cache
+        from taskdistill.targets.cache import write_topk_cache
+        from taskdistill.targets.examples import build_examples, examples_hash
 
         for fmt, frame in frames.items():
             traces = dict(zip(frame["id"], frame["rationale"], strict=True)) if fmt == "cot" else None
-            ex = build_examples(tok, frame, fmt=fmt, traces=traces, max_length=max_length)
+            ex = build_examples(tok, task, frame, fmt=fmt, traces=traces, max_length=max_length)
             ex_hashes[fmt] = examples_hash(ex)
             t0 = time.perf_counter()
             console.print(f"top-k cache ({fmt}): {len(ex)} examples, "
                           f"{sum(e.n_supervised for e in ex)} supervised positions, k={k}")
-            write_topk_cache(model, tok, ex, work / f"topk_{fmt}", k=k, batch_size=batch_size,
+            write_topk_cache(model, tok, ex, work / f"topk_{fmt}", k=k, batch_size=batch_size, task_hash=task.hash,
                              meta={"teacher_hash": t_hash, "data_hash": ex_hashes[fmt], "fmt": fmt,
                                    "dataset_hash": d_hash, "teacher_dir": str(t_dir)})
             timings[f"topk_{fmt}_s"] = round(time.perf_counter() - t0, 1)
@@ -428,6 +316,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
         "teacher_hash": t_hash,
         "dataset_dir": str(dataset_dir),
         "data_hash": d_hash,
+        "task": task_ref(task),
         "n_rows": n,
         "rows": {fmt: len(f) for fmt, f in frames.items()},
         "examples_hash": ex_hashes,
@@ -438,6 +327,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, k: int 
     }
     for junk in ("labels_parts", "trace_parts"):
         shutil.rmtree(work / junk, ignore_errors=True)
+    write_task(work, task)
     atomic_write_json(work / "meta.json", meta)
     os.chmod(work, 0o755)
     if final.exists():  # a concurrent run finished the same work first

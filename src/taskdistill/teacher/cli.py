@@ -25,7 +25,10 @@ def _fail(exc: Exception) -> None:
 def prepare_cmd(
     base: str = typer.Option("smollm2-135m-instruct", "--base", help="Base model spec (registry name, folder)."),
     data: Path | None = typer.Option(None, "--data", help="Dataset folder (train/validation/test.parquet); "
-                                     "default: the embedded finheadlinemix-mini."),
+                                     "default: the task's default dataset (finheadlines: the embedded "
+                                     "finheadlinemix-mini)."),
+    task: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML (default: the "
+                                    "task the dataset folder records, else finheadlines)."),
     config: Path | None = typer.Option(None, "--config", help="YAML with TeacherConfig fields."),
     steps: int | None = typer.Option(None, "--steps", help="Optimizer steps (overrides the config)."),
     batch_size: int | None = typer.Option(None, "--batch-size"),
@@ -53,7 +56,7 @@ def prepare_cmd(
         overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=method,
                                            eval_limit=eval_limit, seed=seed).items() if v is not None}
         cfg = TeacherConfig.model_validate(cfg.model_dump() | overrides)
-        path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out)
+        path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task)
     except (ConfigError, TeacherInputError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
     summary = load_report(path)["summary"]
@@ -65,6 +68,8 @@ def annotate_cmd(
     teacher: str | None = typer.Option(None, "--teacher", help="Teacher checkpoint folder or model spec "
                                        "(optional with --backend openai: traces only)."),
     data: Path = typer.Option(..., "--data", help="Dataset folder (train/validation/test.parquet)."),
+    task: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML (default: the "
+                                    "task the teacher records, else the dataset's, else finheadlines)."),
     k: int = typer.Option(64, "--k", help="Top-k teacher log-probs kept per supervised position."),
     formats: str = typer.Option("label,cot", "--formats", help="Comma-separated: label, cot."),
     backend: str = typer.Option("local", "--backend", help="local (the teacher) or openai (traces from an "
@@ -98,7 +103,7 @@ def annotate_cmd(
     try:
         gen = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=gen_batch_size, base_url=base_url,
                                model=model, api_key_env=api_key_env)
-        path = annotate(teacher, data, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        path = annotate(teacher, data, task=task, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
                         backend=backend, policy=policy, limit=limit, quiet=quiet(), split=split,
                         max_length=max_length, gen=gen, batch_size=batch_size,
                         allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from taskdistill.data.prompts import messages, render_prompt
+from taskdistill.task import Task
+from taskdistill.task.prompts import messages, render_prompt
 
 
-def generate_local(model, tokenizer, headlines: Sequence[str], *, max_new_tokens: int = 96,
+def generate_local(model, tokenizer, task: Task, texts: Sequence[str], *, max_new_tokens: int = 96,
                    batch_size: int = 16, on_batch: Callable[[int], None] | None = None) -> list[str]:
-    """Greedy cot-format completions for ``headlines`` (text after the assistant header, specials
-    stripped), in input order. ``on_batch(n)`` is called after each batch (progress bars)."""
+    """Greedy cot-format completions of ``task``'s prompt for ``texts`` (text after the assistant
+    header, specials stripped), in input order. ``on_batch(n)`` is called after each batch."""
     import torch
 
-    if not headlines:
+    if not texts:
         return []
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     if eos is None:
         raise ValueError("the teacher's tokenizer has no eos token; generation would never stop")
-    encoded = [tokenizer(render_prompt(tokenizer, h, "cot"), add_special_tokens=False).input_ids
-               for h in headlines]
+    encoded = [tokenizer(render_prompt(tokenizer, task, t, "cot"), add_special_tokens=False).input_ids
+               for t in texts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     out: list[str | None] = [None] * len(encoded)
     device = next(model.parameters()).device
@@ -56,7 +57,7 @@ def generate_local(model, tokenizer, headlines: Sequence[str], *, max_new_tokens
     return [o if o is not None else "" for o in out]
 
 
-def generate_openai(headlines: Sequence[str], *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY",
+def generate_openai(task: Task, texts: Sequence[str], *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY",
                     max_new_tokens: int = 96, temperature: float = 0.0, timeout_s: float = 60.0,
                     max_retries: int = 3, on_batch: Callable[[int], None] | None = None) -> list[str]:
     """cot-format completions from an OpenAI-compatible chat endpoint (vLLM, NIM, llama.cpp, ...).
@@ -69,8 +70,8 @@ def generate_openai(headlines: Sequence[str], *, base_url: str, model: str, api_
     client = ChatClient(base_url=base_url, model=model, api_key_env=api_key_env, timeout=timeout_s,
                         max_retries=max_retries)
     out = []
-    for h in headlines:
-        out.append(client.chat(messages(h, "cot"), temperature=temperature, max_tokens=max_new_tokens)[0])
+    for t in texts:
+        out.append(client.chat(messages(task, t, "cot"), temperature=temperature, max_tokens=max_new_tokens)[0])
         if on_batch:
             on_batch(1)
     return out

@@ -60,24 +60,12 @@ def dataset_hash(dataset_dir: str | Path, splits: tuple[str, ...] = SPLITS) -> s
     return content_hash("dataset", [(s, _memo_file_hash(split_path(dataset_dir, s))) for s in splits])
 
 
-def read_split(dataset_dir: str | Path, split: str):
-    """Load one split through the data stage's validating loader when present, else pandas + a
-    schema check (the columns every stage relies on)."""
-    import pandas as pd
+def read_split(dataset_dir: str | Path, split: str, task):
+    """Load one split of ``task`` through the data stage's validating loader (columns ``id``,
+    ``task.input_field``, ``label``, ``category``, ``rationale``)."""
+    from taskdistill.data.loader import load_split
 
-    path = split_path(dataset_dir, split)
-    try:
-        from taskdistill.data.loader import load_split
-    except ImportError:  # data stage not installed in this tree yet
-        load_split = None
-    if load_split is not None:
-        return load_split(path)
-    df = pd.read_parquet(path)
-    missing = [c for c in ("id", "headline", "label", "category", "rationale") if c not in df.columns]
-    if missing:
-        raise TeacherInputError(f"{path}: missing column(s) {missing}")
-    df["id"] = df["id"].astype(str)
-    return df
+    return load_split(split_path(dataset_dir, split), task)
 
 
 def read_json(path: Path) -> dict:

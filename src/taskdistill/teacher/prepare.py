@@ -4,14 +4,15 @@ SmolLM2-135M-Instruct cannot classify headlines zero-shot (it answers "neutral")
 "teacher correction" does, we fine-tune it before it teaches anyone. It is trained on **both** prompt
 formats, each train row once as ``label`` (``[[label]]``) and once as ``cot`` (gold rationale in
 ``<think>`` then ``[[label]]``), shuffled together by the trainer, because the teacher has two jobs:
-being scored exactly and cheaply over the 35 labels (label mode) and writing ``<think>`` traces for
-CoT supervision (cot mode).
+being scored exactly and cheaply over the task's labels (label mode) and writing ``<think>`` traces
+for CoT supervision (cot mode).
 
 The result is a standard Hugging Face checkpoint, content-addressed under
-``stage_dir("teacher")/<base>-<key>`` where the key hashes the base weights, the dataset files and
-the ``TeacherConfig``; ``teacher_report.json`` beside the weights records the in-domain metrics of
-the base ("before") and of the prepared teacher ("after") on the same fixed subsets, plus every
-setting. Training goes through ``taskdistill.distill.trainer.train`` (supervision ``sft``), which
+``stage_dir("teacher")/<base>-<key>`` where the key hashes the base weights, the dataset files, the
+task and the ``TeacherConfig``; ``teacher_report.json`` beside the weights records the task, the
+in-domain metrics of the base ("before") and of the prepared teacher ("after") on the same fixed
+subsets, plus every setting, and ``task.yaml`` holds the task definition (so later stages default to
+it and refuse another). Training goes through ``taskdistill.distill.trainer.train`` (supervision ``sft``), which
 checkpoints and resumes, so a killed run continues where it stopped.
 """
 
@@ -23,6 +24,8 @@ import time
 from pathlib import Path
 
 from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, stage_dir
+from taskdistill.targets.record import TaskMismatchError, check_task, recorded_task, task_ref, write_task
+from taskdistill.task import DEFAULT_TASK, Task, load_task
 from taskdistill.teacher.config import TeacherConfig
 from taskdistill.teacher.identity import (
     TeacherInputError,
@@ -41,12 +44,12 @@ def _name(base: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "model"
 
 
-def teacher_key(base_hash: str, data_hash: str, cfg: TeacherConfig) -> str:
-    """Cache key of a prepared teacher: base weights + dataset files + every training setting."""
-    return content_hash(KEY_VERSION, base_hash, data_hash, cfg)
+def teacher_key(base_hash: str, data_hash: str, task_hash: str, cfg: TeacherConfig) -> str:
+    """Cache key of a prepared teacher: base weights + dataset files + task + every training setting."""
+    return content_hash(KEY_VERSION, base_hash, data_hash, task_hash, cfg)
 
 
-def mixed_examples(tokenizer, train_df, cfg: TeacherConfig):
+def mixed_examples(tokenizer, task: Task, train_df, cfg: TeacherConfig):
     """Train examples in both formats, drawn with ``cfg.seed``:
 
     - ``cot_fraction == 0.5`` (default): every row once in each format (2 x rows examples);
@@ -56,7 +59,7 @@ def mixed_examples(tokenizer, train_df, cfg: TeacherConfig):
     Rows without a rationale cannot be cot examples and are used in label format only."""
     import numpy as np
 
-    from taskdistill.distill.examples import build_examples
+    from taskdistill.targets.examples import build_examples
 
     n = len(train_df)
     rng = np.random.default_rng(cfg.seed)
@@ -66,9 +69,9 @@ def mixed_examples(tokenizer, train_df, cfg: TeacherConfig):
     cot_pool = np.flatnonzero(has_rat.to_numpy())
     cot_rows = np.sort(rng.permutation(cot_pool)[:n_cot])
     lab_rows = np.sort(rng.permutation(n)[:n_lab])
-    lab = build_examples(tokenizer, train_df.iloc[lab_rows].reset_index(drop=True), fmt="label",
+    lab = build_examples(tokenizer, task, train_df.iloc[lab_rows].reset_index(drop=True), fmt="label",
                          max_length=cfg.max_length) if len(lab_rows) else []
-    cot = build_examples(tokenizer, train_df.iloc[cot_rows].reset_index(drop=True), fmt="cot",
+    cot = build_examples(tokenizer, task, train_df.iloc[cot_rows].reset_index(drop=True), fmt="cot",
                          max_length=cfg.max_length) if len(cot_rows) else []
     # Interleave so any prefix of the list holds both formats (the trainer shuffles anyway).
     out = []
@@ -91,7 +94,7 @@ def distill_config(cfg: TeacherConfig):
                          lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha)
 
 
-def _evaluate(model, tok, dataset_dir: Path, cfg: TeacherConfig, *, cot: bool = False,
+def _evaluate(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig, *, cot: bool = False,
               progress: bool = True, limit: int | None = None) -> dict:
     """Label-mode metrics on each eval split, and optionally cot-mode metrics. With ``eval_limit`` the
     evaluator scores a seeded random subset (seed 0), the same rows before and after training."""
@@ -99,12 +102,12 @@ def _evaluate(model, tok, dataset_dir: Path, cfg: TeacherConfig, *, cot: bool = 
 
     out = {}
     for split in cfg.eval_splits:
-        df = read_split(dataset_dir, split)
-        out[f"{split}/label"] = evaluate_indomain(model, tok, df, fmt="label", mode="label",
+        df = read_split(dataset_dir, split, task)
+        out[f"{split}/label"] = evaluate_indomain(model, tok, df, task, fmt="label", mode="label",
                                                   limit=limit, batch_size=cfg.eval_batch_size,
                                                   progress=progress, source=f"{split}.parquet")
         if cot and cfg.cot_eval_limit:
-            out[f"{split}/cot"] = evaluate_indomain(model, tok, df, fmt="cot", mode="cot",
+            out[f"{split}/cot"] = evaluate_indomain(model, tok, df, task, fmt="cot", mode="cot",
                                                     limit=cfg.cot_eval_limit, batch_size=cfg.eval_batch_size,
                                                     progress=progress, source=f"{split}.parquet")
     return out
@@ -124,31 +127,49 @@ def load_report(teacher_dir: str | Path) -> dict:
     return read_json(path)
 
 
+def _task_for(task: Task | str | Path | None, dataset_dir: Path | None) -> Task:
+    """``task`` when given, else the task the dataset folder records (``task.yaml``), else the default
+    task; checked against the dataset's record."""
+    rec = recorded_task(dataset_dir)
+    chosen = load_task(task) if task is not None else (rec or load_task(DEFAULT_TASK))
+    try:
+        check_task(chosen, rec, f"dataset {dataset_dir}")
+    except TaskMismatchError as exc:
+        raise TeacherInputError(str(exc)) from None
+    return chosen
+
+
 def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path | None = None,
                     cfg: TeacherConfig | None = None, quiet: bool = False,
-                    out: str | Path | None = None) -> Path:
-    """Fine-tune ``base`` on ``dataset_dir``'s train split (default: the embedded finheadlinemix-mini)
-    and return the prepared checkpoint folder (cached: a second call with the same inputs returns at
-    once). ``out`` puts the finished checkpoint there instead of the cache."""
+                    out: str | Path | None = None, *, task: Task | str | Path | None = None) -> Path:
+    """Fine-tune ``base`` on ``dataset_dir``'s train split for ``task`` and return the prepared
+    checkpoint folder (cached: a second call with the same inputs returns at once). ``out`` puts the
+    finished checkpoint there instead of the cache.
+
+    ``task``: a Task, a built-in name or a task YAML; None = the task ``dataset_dir`` records, else
+    finheadlines. ``dataset_dir`` None = the task's default dataset (finheadlines: the embedded
+    finheadlinemix-mini; a derived task: its parent's data relabelled)."""
     import torch
     from rich.console import Console
 
-    from taskdistill.distill.examples import build_examples
     from taskdistill.distill.trainer import train
     from taskdistill.info import versions
     from taskdistill.models import load_model, resolve_model_dir
     from taskdistill.models.arch import count_params
+    from taskdistill.targets.examples import build_examples
 
     cfg = cfg or TeacherConfig()
     console = Console(stderr=True, quiet=quiet)
     if dataset_dir is None:
-        from taskdistill.data.default import ensure_dataset
+        from taskdistill.data.default import default_dataset
 
-        dataset_dir = ensure_dataset("finheadlinemix-mini", quiet=quiet)
+        task = load_task(task if task is not None else DEFAULT_TASK)
+        dataset_dir = default_dataset(task, quiet=quiet)
     dataset_dir = Path(dataset_dir).resolve()
+    task = _task_for(task, dataset_dir)
     base_dir = resolve_model_dir(base, quiet=quiet)
     b_hash, d_hash = model_hash(base_dir), dataset_hash(dataset_dir)
-    key = teacher_key(b_hash, d_hash, cfg)
+    key = teacher_key(b_hash, d_hash, task.hash, cfg)
     final = Path(out).resolve() if out else stage_dir("teacher") / f"{_name(str(base))}-{key}"
     if (final / REPORT).is_file():
         rep = read_json(final / REPORT)
@@ -168,7 +189,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     # training recipe: cache them on their own so retuning steps or lr never re-scores the base.
     limits = [x for x in (cfg.eval_limit, cfg.before_limit) if x]
     before_limit = min(limits) if limits else None
-    before_key = content_hash("teacher-before-v1", b_hash, d_hash, cfg.eval_splits, before_limit,
+    before_key = content_hash("teacher-before-v1", b_hash, d_hash, task.hash, cfg.eval_splits, before_limit,
                               cfg.eval_batch_size)
     before_path = stage_dir("teacher") / f".before-{before_key}.json"
     if before_path.is_file():
@@ -176,21 +197,21 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     else:
         console.print(f"scoring the base model {base} before training ...")
         t0 = time.perf_counter()
-        before = _evaluate(model, tok, dataset_dir, cfg, progress=not quiet, limit=before_limit)
+        before = _evaluate(model, tok, dataset_dir, task, cfg, progress=not quiet, limit=before_limit)
         timings["eval_before_s"] = round(time.perf_counter() - t0, 1)
         atomic_write_json(before_path, before)
 
-    train_df = read_split(dataset_dir, "train")
-    examples, counts = mixed_examples(tok, train_df, cfg)
+    train_df = read_split(dataset_dir, "train", task)
+    examples, counts = mixed_examples(tok, task, train_df, cfg)
     console.print(f"training on {len(train_df)} train rows -> {counts['label']} label + {counts['cot']} cot "
                   f"examples; {cfg.steps} steps x batch {cfg.batch_size * cfg.grad_accum} "
                   f"({cfg.method}, lr {cfg.lr})")
     # A small held-out set (validation, label format) gives the trainer a held-out CE before and after.
-    val = read_split(dataset_dir, "validation").iloc[:cfg.heldout_examples]
-    eval_examples = build_examples(tok, val, fmt="label", max_length=cfg.max_length) if len(val) else None
+    val = read_split(dataset_dir, "validation", task).iloc[:cfg.heldout_examples]
+    eval_examples = build_examples(tok, task, val, fmt="label", max_length=cfg.max_length) if len(val) else None
     t0 = time.perf_counter()
     ckpt = Path(train(model, tok, examples, distill_config(cfg), work / "train", quiet=quiet,
-                      eval_examples=eval_examples))
+                      eval_examples=eval_examples, task=task))
     timings["train_s"] = round(time.perf_counter() - t0, 1)
     del model
     model, tok = load_model(ckpt, quiet=quiet)
@@ -201,7 +222,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     else:
         console.print("scoring the prepared teacher ...")
         t0 = time.perf_counter()
-        after = _evaluate(model, tok, dataset_dir, cfg, cot=True, progress=not quiet, limit=cfg.eval_limit)
+        after = _evaluate(model, tok, dataset_dir, task, cfg, cot=True, progress=not quiet, limit=cfg.eval_limit)
         timings["eval_after_s"] = round(time.perf_counter() - t0, 1)
         atomic_write_json(after_path, after)
 
@@ -214,6 +235,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         "base_hash": b_hash,
         "dataset_dir": str(dataset_dir),
         "dataset_hash": d_hash,
+        "task": task_ref(task),
         "config": cfg.model_dump(mode="json"),
         "examples": counts,
         "params": count_params(model),
@@ -232,6 +254,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         if log.is_file():
             shutil.copy2(log, tmp / "train_log.jsonl")
         atomic_write_json(tmp / REPORT, report)
+        write_task(tmp, task)
     shutil.rmtree(work, ignore_errors=True)
     console.print(f"prepared teacher -> {final}")
     return final

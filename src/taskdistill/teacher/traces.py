@@ -1,8 +1,8 @@
 """Checking teacher-written chain-of-thought traces and deciding which ones students learn from.
 
 A trace is only useful as supervision if it parses: one ``<think>…</think>`` block, then exactly one
-``[[label]]`` naming one of the 35 classes (``taskdistill.data.prompts`` is strict and never
-guesses). Unparseable outputs are always dropped. A parseable trace whose answer disagrees with the
+answer (e.g. ``[[label]]``) naming one of the task's labels (``taskdistill.task.prompts`` is strict
+and never guesses). Unparseable outputs are always dropped. A parseable trace whose answer disagrees with the
 gold label is handled by a *policy*:
 
 - ``keep``: keep the trace, supervise the **gold** label after it. Most data; the answer the student
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from taskdistill.data.prompts import THINK_CLOSE, THINK_OPEN, AnswerParseError, parse_answer, split_cot
+from taskdistill.task import Task
+from taskdistill.task.prompts import THINK_CLOSE, THINK_OPEN, AnswerParseError, parse_answer, split_cot
 from taskdistill.teacher.config import POLICIES
 
 
@@ -36,8 +37,9 @@ class CheckedTrace:
     error: str  # why it could not be parsed ('' when it could)
 
 
-def check_trace(id_: str, raw: str, gold: str, policy: str = "keep") -> CheckedTrace:
-    """Parse one teacher output and apply ``policy`` (see the module docstring)."""
+def check_trace(id_: str, raw: str, gold: str, task: Task, policy: str = "keep") -> CheckedTrace:
+    """Parse one teacher output (answers in ``task``'s labels) and apply ``policy`` (see the module
+    docstring)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown trace policy {policy!r}; choose one of {POLICIES}")
     error = ""
@@ -48,7 +50,7 @@ def check_trace(id_: str, raw: str, gold: str, policy: str = "keep") -> CheckedT
         trace, _rest = split_cot(raw)
         if not trace:
             raise AnswerParseError("empty reasoning inside the think block")
-        label = parse_answer(raw)
+        label = parse_answer(raw, task)
     except AnswerParseError as exc:
         error, trace, label = str(exc), "", None
     agrees = label is not None and label == gold

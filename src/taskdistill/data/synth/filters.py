@@ -11,20 +11,25 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from taskdistill.data.taxonomy import LABELS
+from taskdistill.task import Task
 
 REASONS = ("empty", "too_short", "too_long", "multi_line", "broken_chars", "prompt_echo", "label_leak")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MOJIBAKE = re.compile(r"(Ã.|â€|Â\s|\ufffd)")
 _LEAK = re.compile(r"\[\[|\]\]|\b(label|category|class)\s*[:=]", re.IGNORECASE)
 _ECHO = re.compile(r"\b(write|generate|here (is|are)|headline:|example[s]?:|as an ai)\b", re.IGNORECASE)
-# Class names are ordinary wire words ("merger", "earnings in line with expectations"), so a label
-# inside a headline is not a leak; a headline that IS a bare label, or carries an answer tag, is.
-_LABELS = frozenset(LABELS)
+# Class names are ordinary words ("merger", "earnings in line with expectations"), so a label inside
+# a text is not a leak; a text that IS a bare label (or an alias of one), or carries an answer tag, is.
 
 
-def check(headline: str, min_words: int = 3, max_words: int = 40, echo_texts: tuple[str, ...] = ()) -> str | None:
-    """The first reason ``headline`` is malformed, or None when it is fine."""
+def label_keys(task: Task) -> frozenset[str]:
+    """Case-folded labels and aliases of ``task``: a generated text equal to one of them is a leak."""
+    return frozenset(s.casefold() for s in (*task.label_names, *task.aliases))
+
+
+def check(headline: str, min_words: int = 3, max_words: int = 40, echo_texts: tuple[str, ...] = (),
+          labels: frozenset[str] = frozenset()) -> str | None:
+    """The first reason ``headline`` is malformed, or None when it is fine (``labels``: ``label_keys``)."""
     if not headline or not headline.strip():
         return "empty"
     if "\n" in headline.strip():
@@ -39,18 +44,19 @@ def check(headline: str, min_words: int = 3, max_words: int = 40, echo_texts: tu
     low = headline.casefold()
     if _ECHO.search(headline) or any(e and e.casefold() == low.strip() for e in echo_texts):
         return "prompt_echo"
-    if _LEAK.search(headline) or low.strip(" .") in _LABELS:
+    if _LEAK.search(headline) or low.strip(" .") in labels:
         return "label_leak"
     return None
 
 
-def filter_batch(headlines: list[str], echo_texts: tuple[str, ...] = (), min_words: int = 3,
+def filter_batch(headlines: list[str], task: Task, echo_texts: tuple[str, ...] = (), min_words: int = 3,
                  max_words: int = 40) -> tuple[list[bool], Counter]:
-    """Keep-mask and per-reason counts for a batch."""
+    """Keep-mask and per-reason counts for a batch of generated texts of ``task``."""
     counts: Counter = Counter()
     keep = []
+    labels = label_keys(task)
     for h in headlines:
-        r = check(h, min_words, max_words, echo_texts)
+        r = check(h, min_words, max_words, echo_texts, labels)
         keep.append(r is None)
         if r:
             counts[r] += 1

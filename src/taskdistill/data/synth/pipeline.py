@@ -35,7 +35,7 @@ from taskdistill.config import StrictModel
 from taskdistill.data.synth.dedup import ExactDeduper, SemanticIndex
 from taskdistill.data.synth.filters import REASONS, filter_batch
 from taskdistill.data.synth.templates import Difficulty, Sample
-from taskdistill.data.taxonomy import CATEGORIES, LABELS, TAXONOMY
+from taskdistill.task import Task
 
 # Bump when a change to the loop, dedup, filters or splits changes what a given config produces
 # (the default dataset's cache folder is keyed on it).
@@ -69,16 +69,21 @@ class SynthConfig(StrictModel):
 
     @field_validator("target_weights")
     @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k in v if k not in LABELS]
-        if bad:
-            raise ValueError(f"unknown labels in target_weights: {bad}")
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
         if any(w < 0 for w in v.values()):
             raise ValueError("target_weights must be >= 0")
         return v
 
-    def target(self) -> np.ndarray:
-        w = np.array([self.target_weights.get(lab, 1.0) for lab in LABELS], dtype=np.float64)
+    def check_task(self, task: Task) -> None:
+        """Settings that only make sense for some tasks: every ``target_weights`` key is a label."""
+        bad = [k for k in self.target_weights if k not in task.label_names]
+        if bad:
+            raise ValueError(f"unknown labels in target_weights: {bad} (not labels of task {task.name!r})")
+
+    def target(self, task: Task) -> np.ndarray:
+        """The target label distribution, in ``task.label_names`` order."""
+        self.check_task(task)
+        w = np.array([self.target_weights.get(lab, 1.0) for lab in task.label_names], dtype=np.float64)
         if w.sum() <= 0:
             raise ValueError("target_weights sum to zero")
         return w / w.sum()
@@ -94,36 +99,38 @@ class SynthConfig(StrictModel):
 # ------------------------------------------------------------------------------------- steps
 
 
-def make_backend(cfg: SynthConfig):
+def make_backend(cfg: SynthConfig, task: Task):
     from taskdistill.data.synth import backends as B
 
     if cfg.backend == "template":
-        return B.TemplateBackend(cfg.difficulty)
+        return B.TemplateBackend(cfg.difficulty, task)
     if cfg.backend == "hf":
-        return B.HFBackend(cfg.hf_model, batch_size=cfg.hf_batch_size, max_new_tokens=cfg.hf_max_new_tokens)
+        return B.HFBackend(cfg.hf_model, task, batch_size=cfg.hf_batch_size, max_new_tokens=cfg.hf_max_new_tokens)
     from taskdistill.data.synth.openai_client import ChatClient
 
     client = ChatClient.from_env(base_url=cfg.openai_base_url, model=cfg.openai_model, timeout=cfg.openai_timeout,
                                  max_retries=cfg.openai_retries)
-    return B.OpenAIBackend(client)
+    return B.OpenAIBackend(client, task)
 
 
-def sample_labels(rng: random.Random, weights: np.ndarray, n: int) -> list[str]:
-    """``n`` labels drawn by ``weights``, largest-remainder rounded (no sampling noise in the mix)."""
+def sample_labels(rng: random.Random, weights: np.ndarray, n: int, labels: tuple[str, ...]) -> list[str]:
+    """``n`` of ``labels`` drawn by ``weights`` (aligned with ``labels``), largest-remainder rounded
+    (no sampling noise in the mix)."""
     exact = weights * n
     counts = np.floor(exact).astype(int)
     rest = n - counts.sum()
-    order = sorted(range(len(LABELS)), key=lambda i: (-(exact[i] - counts[i]), i))
+    order = sorted(range(len(labels)), key=lambda i: (-(exact[i] - counts[i]), i))
     for i in order[:rest]:
         counts[i] += 1
-    labels = [lab for lab, c in zip(LABELS, counts, strict=True) for _ in range(c)]
-    rng.shuffle(labels)
-    return labels
+    out = [lab for lab, c in zip(labels, counts, strict=True) for _ in range(c)]
+    rng.shuffle(out)
+    return out
 
 
-def filter_step(samples: list[Sample], fewshot: dict[str, list[str]], cfg: SynthConfig) -> tuple[list[Sample], Counter]:
+def filter_step(samples: list[Sample], fewshot: dict[str, list[str]], cfg: SynthConfig,
+                task: Task) -> tuple[list[Sample], Counter]:
     echo = tuple(e for ex in fewshot.values() for e in ex)
-    keep, counts = filter_batch([s.headline for s in samples], echo, cfg.min_words, cfg.max_words)
+    keep, counts = filter_batch([s.headline for s in samples], task, echo, cfg.min_words, cfg.max_words)
     return [s for s, k in zip(samples, keep, strict=True) if k], counts
 
 
@@ -142,13 +149,19 @@ def exact_step(samples: list[Sample], seen: ExactDeduper) -> tuple[list[Sample],
     return out, len(samples) - len(out)
 
 
+def fewshot_groups(task: Task) -> tuple[str, ...]:
+    """The keys of the few-shot sets: the task's groups, or its labels when it has none."""
+    return task.group_names if task.has_groups else task.label_names
+
+
 def fewshot_step(corpus_labels: np.ndarray, corpus_emb: np.ndarray, corpus_text: list[str], new_mask: np.ndarray,
-                 k: int) -> dict[str, list[str]]:
-    """Per category: the ``k`` accepted headlines of this iteration farthest (lowest cosine) from the
-    category's centroid over the whole corpus; topped up from older rows if the iteration has too few."""
-    cats = np.array([TAXONOMY.coarse(lab) for lab in corpus_labels]) if len(corpus_labels) else np.array([])
+                 k: int, task: Task) -> dict[str, list[str]]:
+    """Per group (``fewshot_groups``): the ``k`` accepted texts of this iteration farthest (lowest
+    cosine) from the group's centroid over the whole corpus; topped up from older rows if the
+    iteration has too few."""
+    cats = np.array([task.group(lab) for lab in corpus_labels]) if len(corpus_labels) else np.array([])
     out: dict[str, list[str]] = {}
-    for cat in CATEGORIES:
+    for cat in fewshot_groups(task):
         idx = np.nonzero(cats == cat)[0]
         if not len(idx):
             out[cat] = []
@@ -181,18 +194,18 @@ def reweight_step(counts: np.ndarray, generated: np.ndarray, kept: np.ndarray, t
 
 
 class _State:
-    def __init__(self, cfg: SynthConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: SynthConfig, task: Task):
+        self.cfg, self.task = cfg, task
         self.rows: list[pd.DataFrame] = []
         self.emb: list[np.ndarray] = []
         self.index = SemanticIndex(threshold=cfg.threshold, mode=cfg.dedup_mode, n_clusters=cfg.n_clusters,
                                    n_probe=cfg.n_probe, seed=cfg.seed)
         self.exact = ExactDeduper()
         self.iteration = 0
-        self.weights = cfg.target()
-        self.fewshot: dict[str, list[str]] = {c: [] for c in CATEGORIES}
-        self.generated = np.zeros(len(LABELS))
-        self.kept = np.zeros(len(LABELS))
+        self.weights = cfg.target(task)
+        self.fewshot: dict[str, list[str]] = {c: [] for c in fewshot_groups(task)}
+        self.generated = np.zeros(task.n_classes)
+        self.kept = np.zeros(task.n_classes)
         self.history: list[dict] = []
 
     @property
@@ -200,10 +213,10 @@ class _State:
         return sum(len(r) for r in self.rows)
 
     def counts(self) -> np.ndarray:
-        c = np.zeros(len(LABELS))
+        c = np.zeros(self.task.n_classes)
         for r in self.rows:
             for lab, v in r["label"].value_counts().items():
-                c[TAXONOMY.index(lab)] += v
+                c[self.task.index(lab)] += v
         return c
 
 
@@ -244,24 +257,24 @@ def _load(sd: Path, st: _State) -> None:
         else:
             st.index.load_state(allv, None)
         for r in st.rows:
-            for h in r["headline"]:
+            for h in r[st.task.input_field]:
                 st.exact.add(h)
 
 
 def run_iteration(st: _State, backend, embedder) -> None:
     """One generate -> filter -> dedup -> few-shot -> reweight round (checkpointing is the caller's)."""
-    cfg = st.cfg
+    cfg, task = st.cfg, st.task
     t0 = time.perf_counter()
     it = st.iteration + 1
     rng = random.Random(content_hash("synth", cfg.seed, it))
     room = cfg.size - st.n
     rate = float(st.kept.sum() + 1) / float(st.generated.sum() + 1)  # keep rate so far (1.0 at start)
     n_gen = min(cfg.batch_size, max(64, int(np.ceil(room / max(rate, 0.05) * 1.1))))
-    labels = sample_labels(rng, st.weights, n_gen)
+    labels = sample_labels(rng, st.weights, n_gen, task.label_names)
     samples = backend.generate(labels, st.fewshot, rng)
     for s in samples:
-        st.generated[TAXONOMY.index(s.label)] += 1
-    ok, reasons = filter_step(samples, st.fewshot, cfg)
+        st.generated[task.index(s.label)] += 1
+    ok, reasons = filter_step(samples, st.fewshot, cfg, task)
     uniq, n_exact = exact_step(ok, st.exact)
     emb = embedder.encode([s.headline for s in uniq])
     trained_before = st.index.trained
@@ -270,18 +283,18 @@ def run_iteration(st: _State, backend, embedder) -> None:
     kept_idx = np.nonzero(keep)[0]
     n_trimmed = max(0, len(kept_idx) - room)
     if len(kept_idx) > room:  # last iteration overshoots: keep the rows the target needs most
-        chosen = _pick_for_target([uniq[i].label for i in kept_idx], st.counts(), cfg.target(), room)
+        chosen = _pick_for_target([uniq[i].label for i in kept_idx], st.counts(), cfg.target(task), room, task)
         _trim_index(st, len(kept_idx), chosen)
         kept_idx = kept_idx[chosen]
     kept = [uniq[i] for i in kept_idx]
     kept_emb = emb[kept_idx]
     for s in kept:
         st.exact.add(s.headline)
-        st.kept[TAXONOMY.index(s.label)] += 1
+        st.kept[task.index(s.label)] += 1
     rows = pd.DataFrame(dict(
         id=[f"s{cfg.seed}-i{it:04d}-{j:05d}" for j in range(len(kept))],
-        headline=[s.headline for s in kept], label=[s.label for s in kept],
-        category=[TAXONOMY.coarse(s.label) for s in kept], rationale=[s.rationale for s in kept],
+        **{task.input_field: [s.headline for s in kept]}, label=[s.label for s in kept],
+        category=[task.group(s.label) for s in kept], rationale=[s.rationale for s in kept],
         kind=[s.kind for s in kept], iteration=np.full(len(kept), it, dtype=np.int32)))
     st.rows.append(rows)
     st.emb.append(kept_emb)
@@ -290,10 +303,10 @@ def run_iteration(st: _State, backend, embedder) -> None:
     all_rows = pd.concat(st.rows, ignore_index=True)
     all_emb = np.concatenate(st.emb) if st.emb else np.zeros((0, 384), np.float32)
     new_mask = (all_rows["iteration"].to_numpy() == it)
-    st.fewshot = fewshot_step(all_rows["label"].to_numpy(), all_emb, all_rows["headline"].tolist(), new_mask,
-                              cfg.fewshot_k)
+    st.fewshot = fewshot_step(all_rows["label"].to_numpy(), all_emb, all_rows[task.input_field].tolist(), new_mask,
+                              cfg.fewshot_k, task)
     counts = st.counts()
-    st.weights = reweight_step(counts, st.generated, st.kept, cfg.target(), cfg.batch_size)
+    st.weights = reweight_step(counts, st.generated, st.kept, cfg.target(task), cfg.batch_size)
     considered = len(uniq)
     st.history.append(dict(
         iteration=it, generated=len(samples), malformed=sum(reasons.values()),
@@ -305,13 +318,13 @@ def run_iteration(st: _State, backend, embedder) -> None:
     st._trained_now = st.index.trained and not trained_before
 
 
-def _pick_for_target(labels: list[str], counts: np.ndarray, target: np.ndarray, room: int) -> np.ndarray:
+def _pick_for_target(labels: list[str], counts: np.ndarray, target: np.ndarray, room: int, task: Task) -> np.ndarray:
     """Positions (sorted) of ``room`` of ``labels`` chosen greedily for the most under-filled class,
     first occurrence first: the final, trimmed iteration still lands near the target distribution."""
     counts = counts.astype(float).copy()
     by_label: dict[int, list[int]] = {}
     for j, lab in enumerate(labels):
-        by_label.setdefault(TAXONOMY.index(lab), []).append(j)
+        by_label.setdefault(task.index(lab), []).append(j)
     ptr = dict.fromkeys(by_label, 0)
     chosen = []
     for _ in range(room):
@@ -334,9 +347,9 @@ def _trim_index(st: _State, n_added: int, chosen: np.ndarray) -> None:
     st.index.load_state(v[keep], st.index.centroids)
 
 
-def run_pipeline(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedder=None, backend=None,
+def run_pipeline(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool = False, embedder=None, backend=None,
                  stop_after: int | None = None) -> pd.DataFrame:
-    """Run (or resume) the loop into ``out/.state`` until the corpus holds ``cfg.size`` rows.
+    """Run (or resume) the loop into ``out/.state`` until the corpus holds ``cfg.size`` rows of ``task``.
 
     ``stop_after`` ends after that many *new* iterations (tests use it to simulate a kill).
     Returns the corpus (with ``kind`` and ``iteration`` columns) and its embeddings via ``load_corpus``."""
@@ -345,7 +358,8 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedde
     out = Path(out)
     sd = _state_dir(out)
     sd.mkdir(parents=True, exist_ok=True)
-    key = cfg.generation_key()
+    cfg.check_task(task)
+    key = {**cfg.generation_key(), "task": task.hash}
     cfg_file = sd / "config.json"
     if cfg_file.exists():
         saved, now = json.loads(cfg_file.read_text()), json.loads(json.dumps(key))
@@ -355,15 +369,15 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedde
                              "use another --out folder or delete it")
     else:
         atomic_write_text(cfg_file, json.dumps(key, indent=1, sort_keys=True))
-    st = _State(cfg)
+    st = _State(cfg, task)
     _load(sd, st)
     if st.n >= cfg.size or st.iteration >= cfg.max_iterations:
-        return load_corpus(out)[0]
+        return load_corpus(out, task)[0]
     if embedder is None:
         from taskdistill.data.synth.embed import shared_embedder
 
         embedder = shared_embedder()
-    backend = backend or make_backend(cfg)
+    backend = backend or make_backend(cfg, task)
     done = 0
     with Progress(TextColumn("[bold]synth[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), disable=quiet, transient=False) as prog:
@@ -378,49 +392,53 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedde
             if stop_after is not None and done >= stop_after:
                 break
     if st.n < cfg.size and stop_after is None:
-        raise RuntimeError(f"{out}: stopped after {st.iteration} iterations with {st.n}/{cfg.size} headlines; "
+        raise RuntimeError(f"{out}: stopped after {st.iteration} iterations with {st.n}/{cfg.size} rows; "
                            "raise max_iterations or lower the dedup threshold")
-    return load_corpus(out)[0]
+    return load_corpus(out, task)[0]
 
 
-def load_corpus(out: str | Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def load_corpus(out: str | Path, task: Task) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """(corpus rows, their embeddings, per-iteration stats) from a run's checkpoints."""
     sd = _state_dir(Path(out))
     iters = sorted(p for p in sd.glob("iter-*") if p.is_dir())
     if not iters:
-        return (pd.DataFrame(columns=["id", "headline", "label", "category", "rationale", "kind", "iteration"]),
-                np.zeros((0, 384), np.float32), [])
+        return (pd.DataFrame(columns=[*split_columns(task), "iteration"]), np.zeros((0, 384), np.float32), [])
     rows = pd.concat([pd.read_parquet(p / "rows.parquet") for p in iters], ignore_index=True)
     emb = np.concatenate([np.load(p / "emb.npy") for p in iters])
     hist = [json.loads((p / "state.json").read_text())["stats"] for p in iters]
     return rows, emb, hist
 
 
-SPLIT_COLUMNS = ["id", "headline", "label", "category", "rationale", "kind"]
+def split_columns(task: Task) -> list[str]:
+    """Columns of a generated split file: the contract columns plus ``kind``."""
+    return ["id", task.input_field, "label", "category", "rationale", "kind"]
 
 
-def generate_dataset(out: str | Path, cfg: SynthConfig, quiet: bool = False, embedder=None, backend=None) -> Path:
-    """Run/resume the loop, then write ``train/validation/test.parquet``, ``stats.json``, ``stats.png``.
+def generate_dataset(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool = False, embedder=None,
+                     backend=None) -> Path:
+    """Run/resume the loop, then write ``train/validation/test.parquet``, ``stats.json``, ``stats.png``
+    and ``task.yaml`` (the task the data is labelled for).
 
     Split files carry the contract columns plus ``kind`` (simple / numeric / multi / distractor /
     other:<sub-kind>) so evaluation can break scores down by difficulty."""
     from taskdistill.cache import atomic_write_bytes
     from taskdistill.data.splits import make_splits
     from taskdistill.data.stats import dataset_stats, plot_stats
+    from taskdistill.data.taskfile import write_task_yaml
 
     out = Path(out)
-    run_pipeline(out, cfg, quiet=quiet, embedder=embedder, backend=backend)
-    rows, emb, hist = load_corpus(out)
-    splits, info = make_splits(rows, emb, cfg.test_per_class, cfg.val_per_class, seed=cfg.seed,
+    run_pipeline(out, cfg, task, quiet=quiet, embedder=embedder, backend=backend)
+    rows, emb, hist = load_corpus(out, task)
+    splits, info = make_splits(rows, emb, task, cfg.test_per_class, cfg.val_per_class, seed=cfg.seed,
                                threshold=cfg.threshold)
     for name, df in splits.items():
         import io
 
         buf = io.BytesIO()
-        df[SPLIT_COLUMNS].to_parquet(buf, index=False)
+        df[split_columns(task)].to_parquet(buf, index=False)
         atomic_write_bytes(out / f"{name}.parquet", buf.getvalue())
     hist_no_time = [{k: v for k, v in h.items() if k != "seconds"} for h in hist]
-    stats = dataset_stats(splits, hist_no_time, extra=dict(
+    stats = dataset_stats(splits, task, hist_no_time, extra=dict(
         splits=info, config=cfg.model_dump(mode="json"), seconds_per_iteration=None))
     stats.pop("seconds_per_iteration")
     # plain json.dumps with indent=1: the byte layout of stats.json is part of the determinism tests
@@ -428,5 +446,6 @@ def generate_dataset(out: str | Path, cfg: SynthConfig, quiet: bool = False, emb
     atomic_write_text(out / "timings.json", json.dumps(dict(
         seconds=[h.get("seconds") for h in hist], total_seconds=round(sum(h.get("seconds", 0) for h in hist), 2)),
         indent=1) + "\n")
-    plot_stats(stats, out / "stats.png")
+    plot_stats(stats, out / "stats.png", task)
+    write_task_yaml(task, out / "task.yaml")
     return out

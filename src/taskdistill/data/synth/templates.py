@@ -5,7 +5,7 @@ Naive templates ("X upgrades Y to Buy") saturate: a 135M model fine-tuned on the
 grammar reproduces on purpose (each is a knob in ``Difficulty``):
 
 - ``multi_event``: one headline reports two events ("Upgrades to Buy, Raises PT"; "tops estimates but
-  cuts outlook"); the label is the one the taxonomy's precedence rules pick (``TAXONOMY.resolve``).
+  cuts outlook"); the label is the one the task's precedence rules pick (``TASK.resolve``).
 - ``distractor``: near-miss vocabulary across classes ("cuts" that are not layoffs, a "target" that is
   not a price target, "strikes a deal", an equity "upgrade" vs a Moody's upgrade) and OTHER headlines
   that borrow the words of real classes (earnings calendars, stock lists, option "strike" prices,
@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 
 from taskdistill.config import StrictModel
 from taskdistill.data.synth import pools as P
-from taskdistill.data.taxonomy import LABELS, TAXONOMY
+from taskdistill.task import load_task
+
+TASK = load_task("finheadlines")  # this grammar writes the built-in task's labels, under its precedence rules
 
 
 class Difficulty(StrictModel):
@@ -687,11 +689,11 @@ NUMERIC = {"rating upgrade", "rating downgrade", "rating reiterated", "price tar
            "earnings beat", "earnings miss", "earnings in line", "guidance raised", "guidance lowered",
            "guidance reaffirmed", "dividend raised", "dividend cut", "dividend declared", "credit upgrade",
            "credit downgrade"}
-assert set(SIMPLE) == set(LABELS), set(LABELS) ^ set(SIMPLE)
+assert set(SIMPLE) == set(TASK.label_names), set(TASK.label_names) ^ set(SIMPLE)
 
 
-# Multi-event headlines: (events reported, builder). The label is TAXONOMY.resolve(events), so the
-# precedence rules in taxonomy.yaml decide, never the template author.
+# Multi-event headlines: (events reported, builder). The label is TASK.resolve(events), so the
+# precedence rules of the finheadlines task decide, never the template author.
 def _m(rng: R) -> dict:
     co = P.company(rng)
     c2 = P.company(rng).ref(rng)
@@ -869,7 +871,7 @@ def add_noise(rng: R, text: str) -> str:
 
 _MULTI_BY_WINNER: dict[str, list[int]] = {}
 for _i, (_events, _) in enumerate(MULTI):
-    _MULTI_BY_WINNER.setdefault(TAXONOMY.resolve(list(_events)), []).append(_i)
+    _MULTI_BY_WINNER.setdefault(TASK.resolve(list(_events)), []).append(_i)
 
 
 def generate(rng: R, label: str, difficulty: Difficulty) -> Sample:
@@ -891,7 +893,7 @@ def generate(rng: R, label: str, difficulty: Difficulty) -> Sample:
             sample = Sample(h, label, why, kind)
         else:
             head = _fill(rng, _pick(rng, DISTRACT[label]))
-            why = f"Despite wording that suggests another event, the headline reports {TAXONOMY.classes[TAXONOMY.index(label)].definition[0].lower()}{TAXONOMY.classes[TAXONOMY.index(label)].definition[1:-1]}, so {label}."
+            why = f"Despite wording that suggests another event, the headline reports {TASK.labels[TASK.index(label)].definition[0].lower()}{TASK.labels[TASK.index(label)].definition[1:-1]}, so {label}."
             sample = Sample(head, label, why, "distractor")
     else:
         num = label in NUMERIC and rng.random() < d.numeric

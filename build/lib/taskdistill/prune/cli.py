@@ -1,0 +1,114 @@
+"""CLI commands of the prune stage; `register` adds them to the main app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this stage's commands to ``app``."""
+
+    @app.command("prune")
+    def prune_cmd(
+        model: str = typer.Option(..., "--model", "-m", help="Model spec: registry name, tiny:<arch>, folder."),
+        target: float = typer.Option(..., "--target", "-t", help="Fraction of the TEACHER's parameters, in (0, 1]."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output checkpoint folder."),
+        calib: Path | None = typer.Option(None, "--calib", help="Parquet (or dataset folder) with the task's "
+                                          "input column (+ 'label'); default: the task's dataset's train split."),
+        task_spec: str = typer.Option("finheadlines", "--task", help="Task the calibration prompts are "
+                                      "rendered for: a built-in name or a task YAML."),
+        strategy: str = typer.Option("combined", "--strategy", "-s", help="combined | width | depth"),
+        axes: str | None = typer.Option(None, "--axes", help="Restrict to axes, e.g. 'heads,mlp' "
+                                        "(of mlp, heads, hidden, layers)."),
+        method: str = typer.Option("activation", "--method", help="activation | magnitude"),
+        layer_score: str = typer.Option(
+            "block_influence", "--layer-score", help="How the activation method ranks layers: block_influence "
+            "(1 - cos, free) | skip_loss (loss increase when a layer is bypassed; n_layers extra passes, "
+            "for depth pruning)."),
+        reference_params: int | None = typer.Option(
+            None, "--reference-params", help="Teacher parameter count; default: read from the input's "
+            "prune_report.json when it is a pruned student, else the input's own count."),
+        non_embedding: bool = typer.Option(False, "--non-embedding", help="Target non-embedding parameters."),
+        n_calib: int = typer.Option(256, "--n-calib", help="Calibration texts."),
+        general_fraction: float = typer.Option(0.0, "--general-fraction", help="Share of MMLU text in calibration."),
+        max_length: int = typer.Option(64, "--max-length"),
+        batch_size: int = typer.Option(8, "--batch-size"),
+        seed: int = typer.Option(0, "--seed"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
+    ):
+        """Prune a model to a fraction of the teacher's parameters and save a standard HF checkpoint."""
+        import time
+
+        from rich.console import Console
+        from rich.table import Table
+
+        from taskdistill.cli import quiet
+        from taskdistill.models import load_model, resolve_model_dir
+        from taskdistill.prune import PlanError, load_report, plan_shape, prune_model, save_pruned
+        from taskdistill.prune.calib import calibration_texts
+        from taskdistill.prune.importance import LAYER_SCORES, METHODS
+        from taskdistill.task import TaskError, load_task
+
+        console = Console(quiet=quiet())
+        err = Console(stderr=True)
+        t0 = time.perf_counter()
+        if method not in METHODS or layer_score not in LAYER_SCORES or (
+                method == "magnitude" and layer_score != "block_influence"):
+            err.print(f"[red]error:[/] --method {method} --layer-score {layer_score} is not a valid choice: "
+                      f"methods {', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} "
+                      "(skip_loss needs --method activation)")
+            raise typer.Exit(2)
+        try:
+            task = load_task(task_spec)
+        except TaskError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        if out.exists() and not overwrite:
+            err.print(f"[red]error:[/] {out} already exists (use --overwrite)")
+            raise typer.Exit(2)
+        try:
+            src = resolve_model_dir(model, quiet=quiet())
+            m, tok = load_model(model, quiet=quiet())
+        except (FileNotFoundError, ValueError) as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        ref = reference_params
+        if ref is None and (src / "prune_report.json").is_file():
+            rep = load_report(src)
+            if bool(rep.get("non_embedding")) == non_embedding:
+                ref = int(rep["reference_params"])
+                console.print(f"input is a pruned student: reference = its teacher's {ref:,} parameters")
+        axes_t = tuple(a.strip() for a in axes.split(",")) if axes else None
+        try:
+            plan_shape(m.config, target, strategy=strategy, reference_params=ref, non_embedding=non_embedding,
+                       axes=axes_t)  # fail fast, before the calibration pass
+            texts = None
+            if method == "activation":
+                texts = calibration_texts(tok, task, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
+            new, report = prune_model(m, tok, target, calib_texts=texts, strategy=strategy, method=method,
+                                      reference_params=ref, non_embedding=non_embedding, axes=axes_t,
+                                      batch_size=batch_size, max_length=max_length, progress=not quiet(),
+                                      layer_score=layer_score, task=task if texts else None)
+        except (PlanError, ValueError, FileNotFoundError) as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        report["calibration"] = {"file": str(calib) if calib else "default dataset", "n": n_calib,
+                                 "general_fraction": general_fraction, "seed": seed}
+        report["source"] = str(src)
+        save_pruned(new, tok, out, report, overwrite=overwrite)
+        elapsed = time.perf_counter() - t0
+        refp = report["reference_params"]
+        table = Table(title=f"prune {model} -> {target:.0%} of teacher ({report['strategy']}, {method}"
+                      f"{', ' + layer_score if method == 'activation' else ''})")
+        table.add_column("")
+        table.add_column("before", justify="right")
+        table.add_column("after", justify="right")
+        b, a = report["before"], report["after"]
+        for key, label in (("layers", "layers"), ("hidden", "hidden"), ("heads", "heads"),
+                           ("kv_heads", "KV heads"), ("intermediate", "intermediate"), ("params", "parameters")):
+            table.add_row(label, f"{b[key]:,}", f"{a[key]:,}")
+        table.add_row("% of teacher", f"{b['params'] / refp:.2%}", f"{a['params'] / refp:.2%}")
+        console.print(table)
+        console.print(f"saved {out}  ({elapsed:.1f} s; importance {report['seconds']['importance']:.1f} s)")

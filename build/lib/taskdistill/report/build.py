@@ -1,0 +1,510 @@
+"""``build_report``: one self-contained HTML file (figures base64-embedded, no external requests) and its
+Markdown twin (PNG files beside it), both rendered from the same list of blocks so they never disagree.
+
+Every number in the report is computed here from the results table and the fits: findings and
+recommendations are generated, not written by hand. A grid too small for a law (the quickstart: one data
+size, two ratios) still gets its figures and tables, and the report names each fit that is
+under-determined and why.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from taskdistill.cache import atomic_write_bytes, atomic_write_text
+from taskdistill.scaling.laws import get_form
+from taskdistill.scaling.metrics import DEFAULT_METRICS, metric_spec, metric_specs
+from taskdistill.scaling.table import GROUP_BY, fit_rows, teacher_levels, validate
+
+REPORT_HTML = "report.html"
+REPORT_MD = "report.md"
+
+
+@dataclass
+class Block:
+    kind: str  # h1 h2 h3 p ul table fig
+    content: Any
+    caption: str = ""
+    name: str = ""
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _f(x, nd=3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if isinstance(x, float | np.floating):
+        return f"{x:.{nd}f}" if abs(x) >= 10 ** (-nd) or x == 0 else f"{x:.2e}"
+    return str(x)
+
+
+def _ci(v, lo, hi, nd=3) -> str:
+    if lo is None or not np.isfinite(lo):
+        return _f(v, nd)
+    return f"{_f(v, nd)} [{_f(lo, nd)}, {_f(hi, nd)}]"
+
+
+def _png(fig, dpi: int = 90) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns]
+    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(esc, cols)) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ content
+
+
+def _data_summary(df: pd.DataFrame) -> pd.DataFrame:
+    rows = fit_rows(df)
+    recs = []
+    for key, g in rows.groupby(list(GROUP_BY), dropna=False):
+        recs.append({"group": " / ".join(map(str, key)), "rows": len(g),
+                     "data sizes": ", ".join(f"{d / 1000:g}k" for d in sorted(g["dataset_size"].unique())),
+                     "ratios r": ", ".join(f"{r:.3f}" for r in sorted(g["params_ratio"].round(3).unique())),
+                     "seeds": g["seed"].nunique()})
+    return pd.DataFrame(recs)
+
+
+def _levels_table(df: pd.DataFrame, metrics: list[str], task=None) -> pd.DataFrame:
+    t = teacher_levels(df)
+    return pd.DataFrame([{"metric": metric_spec(m, task).label, "column": m,
+                          "direction": "higher is better" if metric_spec(m, task).higher_better else "lower is better",
+                          "teacher": _f(t.get(m)), "teacher SE": _f(t.get(f"{m}_stderr")),
+                          "chance": _f(metric_spec(m, task).chance)} for m in metrics])
+
+
+def margin_table(df: pd.DataFrame, settings: dict | None = None, task=None) -> pd.DataFrame:
+    """The teacher's margin over chance on each general-knowledge metric, in its own standard errors."""
+    t = teacher_levels(df)
+    need = (settings or {}).get("min_margin_se", 4.0)
+    recs = []
+    for m, spec in metric_specs(task).items():
+        if spec.domain != "general" or spec.chance is None or m not in t:
+            continue
+        se = t.get(spec.stderr_column)
+        margin = spec.margin(t[m])
+        z = margin / se if se else float("nan")
+        recs.append({"metric": spec.label, "teacher": _f(t[m]), "SE": _f(se), "chance / floor": _f(spec.chance),
+                     "margin": _f(margin), "margin in SE": _f(z, 1),
+                     "collapse point": ("computed" if np.isfinite(z) and z >= need else
+                                        f"no (needs >= {need:g} SE)" if np.isfinite(z) else "no (no standard error)")})
+    return pd.DataFrame(recs)
+
+
+def fmt_collapse(c: dict | None) -> str:
+    """A collapse point as printed: censored values (no crossing inside the measured ratios) are bounds."""
+    if not c or not np.isfinite(c.get("r", float("nan"))):
+        return "-"
+    rmin, rmax = c.get("observed_r_min", 0.0), c.get("observed_r_max", 1.0)
+
+    def one(x):
+        return f"< {rmin:.2f}" if x < rmin - 1e-9 else f"> {rmax:.2f}" if x > rmax + 1e-9 else f"{x:.3f}"
+
+    point = one(c["r"])
+    lo, hi = c.get("ci", [float("nan")] * 2)
+    if not (c.get("identified") and np.isfinite(lo) and np.isfinite(hi)):
+        return f"{point} (no interval)"
+    if one(lo) == one(hi) == point and c.get("censored"):
+        return f"{point} (censored: the whole interval lies outside the measured ratios)"
+    return f"{point} [{one(lo)}, {one(hi)}]"
+
+
+def _params_table(fits) -> pd.DataFrame:
+    recs = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            ff = mf.best()
+            if ff is None:
+                recs.append({"group": g.name, "metric": metric_spec(m).label, "law": mf.status, "parameters": "-",
+                             "notes": "; ".join(mf.notes)})
+                continue
+            law = get_form(ff.form)
+            ps = []
+            for n in law.params:
+                if n in ff.fixed:
+                    ps.append(f"{n}={_f(ff.params[n])} (fixed)")
+                else:
+                    lo, hi = ff.ci.get(n, [None, None])
+                    ps.append(f"{n}={_ci(ff.params[n], lo, hi)}")
+            recs.append({"group": g.name, "metric": metric_spec(m).label, "law": ff.form,
+                         "parameters": "; ".join(ps), "notes": "; ".join(mf.notes + ff.notes)})
+    return pd.DataFrame(recs)
+
+
+def _choice_table(fits) -> pd.DataFrame:
+    recs = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            rec = {"group": g.name, "metric": metric_spec(m).label}
+            for fname in fits.settings["forms"]:
+                ff = mf.forms.get(fname)
+                if ff is None or not ff.ok:
+                    rec[fname] = ff.status if ff else "-"
+                else:
+                    cv = ff.cv.get("rmse_log")
+                    rec[fname] = (_f(cv) if cv is not None else "no CV") + (" *" if fname == mf.chosen else "")
+            rec["chosen by"] = mf.choice or "-"
+            recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def _collapse_table(fits) -> pd.DataFrame:
+    recs = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            c = mf.collapse
+            if not c:
+                continue
+            status = {"ok": "", "at_1": "already below half-margin at r=1", "below_range": "no collapse above r=0.01",
+                      "teacher_at_chance": "teacher not above chance: no margin to lose",
+                      "margin_small": "teacher margin too small in SE", "margin_unknown": "no teacher SE"}
+            recs.append({"group": g.name, "metric": metric_spec(m).label,
+                         "collapse r (CI)": fmt_collapse(c), "teacher": _f(c["teacher"]),
+                         "chance": _f(c["chance"]), "half-margin level": _f(c["target"]),
+                         "at D": f"{c['D'] / 1000:g}k", "law": c["form"],
+                         "notes": "; ".join(x for x in (status[c["status"]],
+                                                         ("FAR beyond the harshest measured ratio: an extrapolation, "
+                                                          "not a measurement") if c.get("far") else
+                                                         "beyond the harshest measured ratio" if c["extrapolated"]
+                                                         else "", "" if c.get("identified") else
+                                                         "not identified: no finding", c["note"]) if x)})
+    return pd.DataFrame(recs)
+
+
+def _gap_table(fits) -> pd.DataFrame:
+    recs = []
+    for g in fits.groups:
+        for gap in g.gaps:
+            recs.append({"group": g.name, "general": metric_spec(gap["general"]).label,
+                         "in-domain": metric_spec(gap["indomain"]).label,
+                         "r collapse general": fmt_collapse(g.metrics[gap["general"]].collapse),
+                         "r collapse in-domain": fmt_collapse(g.metrics[gap["indomain"]].collapse),
+                         "gap (CI)": _ci(gap["gap"], *gap["ci"]) if gap.get("identified") else
+                         f"{_f(gap['gap'])} (no interval: no finding)",
+                         "P(general collapses first)": _f(gap["p_general_first"], 2)})
+    return pd.DataFrame(recs)
+
+
+def _extrap_table(fits) -> pd.DataFrame:
+    recs = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            for fname, ff in mf.forms.items():
+                if not ff.ok:
+                    continue
+                e = ff.extrapolation
+                rec = {"group": g.name, "metric": metric_spec(m).label,
+                       "law": fname + (" *" if fname == mf.chosen else "")}
+                if e.get("status") != "ok":
+                    rec["trained on"] = e.get("note", "-")
+                else:
+                    rec["trained on"] = f"D <= {e['train_D_max'] / 1000:g}k, r >= {e['train_r_min']:.3f}"
+                    for part, label in (("largest_D", f"D = {e['D_max'] / 1000:g}k"),
+                                        ("harshest_r", f"r = {e['r_min']:.3f}"), ("corner", "both")):
+                        if part in e:
+                            rec[f"MAE {label}"] = _f(e[part]["mae"])
+                            rec[f"bias {label}"] = _f(e[part]["bias"])
+                recs.append(rec)
+    return pd.DataFrame(recs).fillna("-")
+
+
+def _constraining(notes: list[str]) -> list[str]:
+    """Notes that say a fit rests on a fixed parameter or could not be validated (not mere information)."""
+    return [n for n in notes if not n.startswith("no chance level")]
+
+
+def _general(fits) -> str:
+    return fits.settings.get("general_metric", "mmlu.gold_prob")
+
+
+def is_demonstration(fits) -> bool:
+    """No fitted metric of any group is identified (every law passes through its cell means or has no
+    interval): the grid shows the pipeline working, not a law."""
+    return not any(mf.identified for g in fits.groups for mf in g.metrics.values())
+
+
+def findings(fits) -> list[str]:
+    """Generated finding sentences: the collapse comparison (only from identified fits with an interval) and
+    the paired supervision / schedule comparisons (a difference is stated only when its interval excludes 0)."""
+    from taskdistill.scaling.compare import sentence
+
+    out = []
+    gm = _general(fits)
+    if is_demonstration(fits):
+        out.append("This grid is a demonstration of the pipeline, not a law: no fit here has more cells than free "
+                   "parameters and an interval (one data size or two ratios fix or exhaust the law's parameters), "
+                   "so no collapse point or law is stated as a finding. A grid with >= 3 data sizes, >= 3 ratios and "
+                   ">= 2 seeds identifies the laws.")
+    for g in fits.groups:
+        for gap in g.gaps:
+            if gap["general"] != gm or gap["indomain"] != "indomain.macro_f1" or not gap.get("identified"):
+                continue
+            a, b = g.metrics[gap["general"]].collapse, g.metrics[gap["indomain"]].collapse
+            lo, hi = gap["ci"]
+            verdict = ("general knowledge collapses first" if lo > 0 else
+                       "in-domain quality collapses first" if hi < 0 else
+                       "the order is not resolved at this grid")
+
+            def ex(c):
+                return " (far extrapolation)" if c.get("far") else " (extrapolated)" if c["extrapolated"] else ""
+
+            out.append(f"{g.name}: {metric_spec(gm).label} loses half its teacher-to-chance margin at r = "
+                       f"{fmt_collapse(a)}{ex(a)}, in-domain macro-F1 at r = {fmt_collapse(b)}{ex(b)}; "
+                       f"gap {_ci(gap['gap'], lo, hi)}: {verdict}.")
+    no_margin = sorted({f"{metric_spec(m).label}: {mf.collapse['note']}" for g in fits.groups
+                        for m, mf in g.metrics.items() if mf.collapse and mf.spec.domain == "general"
+                        and mf.collapse["status"] in ("teacher_at_chance", "margin_small", "margin_unknown")})
+    out += [f"No collapse point for {x}." for x in no_margin]
+    out += [sentence(c) for c in getattr(fits, "comparisons", []) or []]
+    return out
+
+
+def withheld(fits) -> list[str]:
+    """Fits and comparisons the grid cannot identify: said in words instead of a finding."""
+    out = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            ff = mf.best()
+            if mf.status == "ok" and ff is not None and not mf.identified:
+                why = "exactly determined (passes through the cell means)" if ff.exact else "no bootstrap interval"
+                out.append(f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {why}: no interval, no finding.")
+            if mf.tied:
+                out.append(f"{g.name} / {metric_spec(m).label}: forms {', '.join(mf.tied)} tie; the collapse "
+                           "interval mixes their bootstrap draws.")
+    return out
+
+
+def recommendation_scenarios(df: pd.DataFrame, fits) -> list[tuple[str, Any]]:
+    """Questions a user would ask, answered by :func:`taskdistill.scaling.recommend` from the fits."""
+    from taskdistill.scaling.recommend import recommend
+
+    t = teacher_levels(df)
+    rows = fit_rows(df)
+    f1_ref = t.get("indomain.macro_f1", float(rows["indomain.macro_f1"].max())
+                   if "indomain.macro_f1" in rows and rows["indomain.macro_f1"].notna().any() else None)
+    if f1_ref is None or not np.isfinite(f1_ref):
+        return []
+    out = []
+    for frac in (0.95, 0.9, 0.8):
+        q = f"Smallest student and least data keeping {frac:.0%} of the teacher's macro-F1 ({frac * f1_ref:.3f})"
+        out.append((q, recommend(df, fits, min_f1=frac * f1_ref)))
+    gm = _general(fits)
+    if gm in t:
+        spec = metric_spec(gm)
+        mm = spec.chance + 0.5 * (t[gm] - spec.chance)
+        q = (f"Keep 90% of the teacher's macro-F1 and at least half of its {spec.label} margin over chance "
+             f"({spec.label} >= {mm:.3f})")
+        out.append((q, recommend(df, fits, min_f1=0.9 * f1_ref, min_mmlu=mm, general_metric=gm)))
+    ratios = sorted({round(float(r), 3) for r in rows["params_ratio"].dropna()})
+    for r in ratios[:4]:
+        q = (f"A student of {r:.1%} of the teacher: least data and which supervision / method / schedule "
+             f"for 80% of the teacher's macro-F1 ({0.8 * f1_ref:.3f})")
+        out.append((q, recommend(df, fits, min_f1=0.8 * f1_ref, params=r)))
+    return out
+
+
+def _rec_table(scen) -> pd.DataFrame:
+    recs = []
+    for q, rec in scen:
+        s = rec.setting or {}
+        recs.append({"question": q, "answer": ("" if rec.feasible else "NOT MET: ") + rec.message,
+                     "setting": (f"{s.get('supervision')}/{s.get('method')}/{s.get('schedule')}, r={s.get('params_ratio')}, "
+                                 f"D={s.get('dataset_size')}") if rec.feasible and s else "-",
+                     "confident": "yes" if rec.confident else "no", "extrapolated": "yes" if rec.extrapolated else "no"})
+    return pd.DataFrame(recs)
+
+
+def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
+            task=None) -> list[Block]:
+    from taskdistill.info import versions
+    from taskdistill.report import figures as F
+
+    from taskdistill.task import load_task
+
+    task_obj = load_task(task if task is not None else (fits.task if fits is not None else "finheadlines"))
+    task = task_obj
+    rows = fit_rows(df)
+    teacher = teacher_levels(df)
+    metrics = [m for m in metrics if m in rows and rows[m].notna().any()]
+    B: list[Block] = [Block("h1", title)]
+    n_failed = int((df["status"] != "done").sum())
+    B.append(Block("p", f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} from "
+                        f"{df.attrs.get('source', 'a results table')}: {len(df)} rows, {len(rows)} finished students, "
+                        f"{n_failed} failed or unfinished (ignored), teacher row: {'yes' if teacher else 'no'}. "
+                        "Compression ratio r = student parameters / teacher parameters, counting embeddings "
+                        "(the non-embedding ratio is in the results table)."))
+    B.append(Block("h2", "Findings"))
+    if fits is None:
+        B.append(Block("p", f"No scaling law could be fitted: {fit_error}. The figures below show the measured "
+                            "points only."))
+    else:
+        fl = findings(fits)
+        under = withheld(fits) + [f"{g.name} / {metric_spec(m).label}: {'; '.join(mf.notes)}" for g in fits.groups
+                                  for m, mf in g.metrics.items() if mf.status != "ok"]
+        weak = [f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {'; '.join(_constraining(mf.best().notes))}"
+                for g in fits.groups for m, mf in g.metrics.items()
+                if mf.status == "ok" and _constraining(mf.best().notes)]
+        B.append(Block("ul", fl or ["No group has both a general-knowledge and an in-domain collapse point with an "
+                                    "interval: the collapse comparison needs an identified law for both metrics."]))
+        mt = margin_table(df, fits.settings, task)
+        if not mt.empty:
+            B.append(Block("table", mt, "The teacher's margin over chance (or floor) on each general-knowledge "
+                                        "metric in its own standard errors; a collapse point needs "
+                                        f">= {fits.settings.get('min_margin_se', 4.0):g} SE."))
+        if under or weak:
+            B.append(Block("h3", "Under-determined or constrained fits"))
+            B.append(Block("ul", under + weak))
+        B.append(Block("h2", "Recommendations (computed from the fits)"))
+        B.append(Block("p", "Cheapest = inside the measured range first, then the smallest student, then the least "
+                            "data. Intervals are pointwise bootstrap intervals of the chosen law; 'confident' means "
+                            "the whole interval clears the constraint."))
+        scen = recommendation_scenarios(df, fits)
+        if scen:
+            B.append(Block("table", _rec_table(scen)))
+        else:
+            B.append(Block("p", "No in-domain macro-F1 values: no recommendation can be computed."))
+    B.append(Block("h2", "Figures"))
+    for m in metrics:
+        fig = F.fig_vs_compression(rows, fits, m, teacher)
+        if fig is not None:
+            B.append(Block("fig", fig, f"{metric_spec(m).label} vs compression per supervision / method / schedule; "
+                                       "teacher (dashed) and chance (dotted) levels, fitted law with its interval "
+                                       "at the largest data size, collapse point in red.", f"vs_compression_{m}"))
+    for name, fig, cap in (
+        ("vs_data", F.fig_vs_data(rows, fits, metrics, teacher), "Metrics vs dataset size, fitted laws as lines."),
+        ("tradeoff", F.fig_tradeoff(rows, teacher), "In-domain vs general-knowledge trade-off and its Pareto frontier."),
+        ("schedules", F.fig_schedules(rows, metrics), "Iterative vs one-shot pruning on matched cells (the first "
+                                                      "pruning step, identical by construction, excluded)."),
+        ("collapse", F.fig_collapse(fits), "Collapse points with bootstrap intervals."),
+        ("extrapolation", F.fig_extrapolation(fits), "Extrapolation test errors of the chosen laws."),
+    ):
+        if fig is not None:
+            B.append(Block("fig", fig, cap, name))
+        else:
+            why = {"schedules": "the sweep has no cells measured with both the iterative and the one-shot schedule",
+                   "tradeoff": "no row has both in-domain macro-F1 and MMLU accuracy",
+                   "collapse": "no collapse point could be computed",
+                   "extrapolation": "no law could be fitted on the smaller data sizes and milder ratios alone "
+                                    "(needs >= 2 data sizes and >= 2 ratios, and enough cells for the law)",
+                   "vs_data": "no metric values"}[name]
+            B.append(Block("p", f"No {name.replace('_', ' ')} figure: {why}."))
+    B.append(Block("h2", "Data"))
+    B.append(Block("table", _data_summary(df)))
+    k = len(task_obj.label_names)
+    B.append(Block("table", _levels_table(df, metrics, task_obj),
+                   f"Teacher and chance levels for the task '{task_obj.name}' ({k} labels). Chance: 1/{k} for "
+                   f"accuracy and macro-F1 (uniform guess), ln {k} for NLL, 1 - 1/{k} for the multi-class Brier "
+                   "score; 0.25 for MMLU accuracy and gold probability (four options), 0 for the gold-vs-distractor "
+                   "margin."))
+    if fits is not None:
+        B.append(Block("h2", "Fitted laws"))
+        B.append(Block("ul", [f"{f}: {get_form(f).formula}" for f in fits.settings["forms"]]
+                       + ["L is the distance to ideal: 1 - F1, 1 - accuracy, NLL, Brier, -loglik; D in examples."]))
+        B.append(Block("table", _params_table(fits), "Chosen law per group and metric with bootstrap intervals."))
+        B.append(Block("h3", "Model choice (held-out log-RMSE by cell, * = chosen)"))
+        B.append(Block("table", _choice_table(fits)))
+        B.append(Block("h3", "Collapse points"))
+        ct = _collapse_table(fits)
+        B.append(Block("table", ct) if not ct.empty else Block("p", "No collapse points (no fitted metric with a "
+                                                                     "chance level)."))
+        gt = _gap_table(fits)
+        if not gt.empty:
+            B.append(Block("table", gt, "Paired bootstrap of collapse(general) - collapse(in-domain): positive = "
+                                        "general knowledge collapses at a milder compression."))
+        B.append(Block("h3", "Extrapolation test"))
+        B.append(Block("table", _extrap_table(fits)))
+    B.append(Block("h2", "Settings and versions"))
+    settings = {"fit settings": fits.settings if fits else "-", "fit seconds": fits.seconds if fits else "-"}
+    vt = pd.DataFrame([{"item": k, "value": str(v)} for k, v in {**versions(), **settings}.items()])
+    B.append(Block("table", vt))
+    return B
+
+
+# ------------------------------------------------------------------------------------------------ render
+
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #446}h2{margin-top:1.6em;border-bottom:1px
+solid #ccd}table{border-collapse:collapse;font-size:12px;margin:.6em 0}td,th{border:1px solid #ccd;padding:3px 6px;
+text-align:left;vertical-align:top}th{background:#eef}figure{margin:1em 0}img{max-width:100%;height:auto}
+figcaption{font-size:12px;color:#555}.cap{font-size:12px;color:#555}"""
+
+CHECK_JS = """window.addEventListener("load",function(){var im=document.images,ok=0;
+for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0){ok++;}else{
+console.error("figure failed to load: "+im[i].alt);}}
+document.body.setAttribute("data-images-total",im.length);document.body.setAttribute("data-images-loaded",ok);});"""
+
+
+def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str]:
+    h = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+         f"<title>{html.escape(blocks[0].content)}</title><style>{CSS}</style></head><body>"]
+    md = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            h.append(f"<{b.kind}>{html.escape(b.content)}</{b.kind}>")
+            md.append("#" * int(b.kind[1]) + " " + b.content + "\n")
+        elif b.kind == "p":
+            h.append(f"<p>{html.escape(b.content)}</p>")
+            md.append(b.content + "\n")
+        elif b.kind == "ul":
+            h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in b.content) + "</ul>")
+            md.append("\n".join(f"- {x}" for x in b.content) + "\n")
+        elif b.kind == "table":
+            h.append(b.content.to_html(index=False, border=0, escape=True))
+            md.append(_md_table(b.content) + "\n")
+            if b.caption:
+                h.append(f"<p class='cap'>{html.escape(b.caption)}</p>")
+                md.append(f"*{b.caption}*\n")
+        elif b.kind == "fig":
+            png = _png(b.content, dpi)
+            fname = f"fig_{b.name.replace('.', '_')}.png"
+            atomic_write_bytes(out_dir / fname, png).chmod(0o644)
+            data = base64.b64encode(png).decode()
+            h.append(f"<figure><img alt='{html.escape(b.name)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{html.escape(b.caption)}</figcaption></figure>")
+            md.append(f"![{b.name}]({fname})\n\n*{b.caption}*\n")
+    h.append(f"<script>{CHECK_JS}</script></body></html>")
+    return "\n".join(h), "\n".join(md)
+
+
+def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: str = "taskdistill scaling report",
+                 fit_error: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
+                 dpi: int = 90, task=None) -> tuple[Path, Path]:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``fig_*.png``) into ``out_dir``.
+
+    ``fits`` may be ``None`` (nothing fittable): the report then shows the measured points and says why
+    (pass the fitting error as ``fit_error``). ``metrics`` are the columns plotted (those without values
+    are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
+    were made for) names the labels and chance levels.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df = validate(results_df)
+    blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task)
+    page, md = _render(blocks, out_dir, dpi)
+    html_path = atomic_write_text(out_dir / REPORT_HTML, page)
+    md_path = atomic_write_text(out_dir / REPORT_MD, md)
+    for p in (html_path, md_path):
+        p.chmod(0o644)  # atomic writes start from a private temp file; a report is meant to be shared
+    return html_path, md_path

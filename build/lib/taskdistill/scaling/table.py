@@ -1,0 +1,125 @@
+"""Reading and checking the results table (one row per evaluated model) that fits and reports consume.
+
+The sweep writes the table into its SQLite store (read by the command layer, which passes a reader here:
+this stage never imports the sweep); any CSV or parquet export with the same columns works too, which keeps fitting and reporting usable on results from
+elsewhere. Checks here turn a bad table into an error naming the file, row and column, instead of a NaN
+that silently poisons a fit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REQUIRED = ("dataset_size", "params_ratio", "method", "supervision", "status")
+OPTIONAL_DEFAULTS = {"schedule": "none", "seed": 0, "target": np.nan, "params_ratio_nonemb": np.nan}
+GROUP_BY = ("supervision", "method", "schedule")
+TEACHER_METHOD = "teacher"
+
+
+class ResultsError(ValueError):
+    """A results table that cannot be fitted; the message names the source, row and column."""
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or parquet results export."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"results file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        elif suffix in (".csv", ".tsv"):
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        else:
+            raise ResultsError(f"{path}: expected a .csv, .tsv or .parquet results file, got {suffix!r}")
+    except ResultsError:
+        raise
+    except Exception as exc:  # pandas/pyarrow raise many types; the file name is what the user needs
+        raise ResultsError(f"{path}: cannot read results table: {exc}") from exc
+    df.attrs["source"] = str(path)
+    return df
+
+
+def load_table(sweep: str | Path | None = None, results: str | Path | None = None, *,
+               read_sweep=None) -> pd.DataFrame:
+    """Exactly one of a sweep folder or a results file -> validated table (see :func:`validate`).
+
+    A sweep folder is read by ``read_sweep(path) -> DataFrame`` (the command layer passes the sweep store's
+    reader; this stage never imports the sweep)."""
+    if (sweep is None) == (results is None):
+        raise ResultsError("give exactly one of a sweep folder (--sweep) or a results file (--results)")
+    if sweep is not None:
+        if not Path(sweep).exists():
+            raise ResultsError(f"sweep folder not found: {sweep}")
+        if read_sweep is None:
+            raise ResultsError(f"cannot read sweep {sweep} here: export its results to CSV/parquet and pass "
+                               "--results instead")
+        df = read_sweep(Path(sweep))
+        df.attrs["source"] = str(sweep)
+    else:
+        df = read_results(results)
+    return validate(df)
+
+
+def validate(df: pd.DataFrame) -> pd.DataFrame:
+    """Check columns and value types; return a copy with optional columns filled and types normalised.
+
+    Rows whose ``status`` is not ``done`` are kept (the report counts them) but never fitted.
+    """
+    source = df.attrs.get("source", "results table")
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise ResultsError(f"{source}: missing column(s) {', '.join(missing)}; have {', '.join(map(str, df.columns))}")
+    out = df.copy()
+    out.attrs["source"] = source
+    for col, default in OPTIONAL_DEFAULTS.items():
+        if col not in out.columns:
+            out[col] = default
+    for col in ("method", "supervision", "schedule", "status"):
+        out[col] = out[col].astype("string").fillna("none" if col != "status" else "missing").astype(str)
+    done = out["status"] == "done"
+    for col in ("dataset_size", "params_ratio", "seed", "target", "params_ratio_nonemb"):
+        vals = pd.to_numeric(out[col], errors="coerce")
+        bad = vals.isna() & out[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ResultsError(f"{source}: row {i}: column {col!r} is not a number: {out[col].iloc[i]!r}")
+        out[col] = vals
+    for col, lo, hi in (("dataset_size", 1, np.inf), ("params_ratio", 1e-6, 1.5)):
+        bad = done & (out[col].isna() | (out[col] < lo) | (out[col] > hi))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ResultsError(f"{source}: row {i}: column {col!r} = {out[col].iloc[i]!r} is outside [{lo}, {hi}]")
+    out["seed"] = out["seed"].fillna(0).astype(int)
+    from taskdistill.scaling.metrics import METRIC_COLUMNS as METRICS
+
+    # the metrics the laws know must be numbers; other indomain.*/mmlu.* columns (scoring variant, ...) are
+    # kept as they are unless they happen to be numeric
+    for col in [c for c in out.columns if c.startswith(("indomain.", "mmlu.")) and c not in METRICS]:
+        vals = pd.to_numeric(out[col], errors="coerce")
+        if not (vals.isna() & out[col].notna()).any():
+            out[col] = vals.astype(float)
+    for col in [c for c in out.columns if c in METRICS]:
+        vals = pd.to_numeric(out[col], errors="coerce")
+        bad = vals.isna() & out[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ResultsError(f"{source}: row {i}: metric {col!r} is not a number: {out[col].iloc[i]!r}")
+        out[col] = vals.astype(float)
+    return out
+
+
+def fit_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows a law is fitted to: finished students (not the teacher, not failed cells)."""
+    return df[(df["status"] == "done") & (df["method"] != TEACHER_METHOD)]
+
+
+def teacher_levels(df: pd.DataFrame) -> dict[str, float]:
+    """Mean of each metric over the finished teacher rows (empty dict when the table has no teacher row)."""
+    t = df[(df["status"] == "done") & (df["method"] == TEACHER_METHOD)]
+    cols = [c for c in df.columns if c.startswith(("indomain.", "mmlu.")) and pd.api.types.is_numeric_dtype(df[c])]
+    return {c: float(t[c].mean()) for c in cols if len(t) and t[c].notna().any()}

@@ -1,0 +1,130 @@
+"""``sweep status``: what is done, running, failed and pending, and how long the rest will take.
+
+The ETA is built from measured stage times, not guesses: every computed node stored its wall time,
+so the remaining time is the sum, over the distinct nodes the unfinished cells still need, of the
+mean measured time of that node's stage (nodes shared by several cells are counted once). Stages
+never measured yet are named, so the user knows the ETA is a lower bound.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from taskdistill.sweep.store import Store
+
+
+def _alive(pid: int | None, host: str | None) -> bool | None:
+    """Whether a running cell's process still exists (None when it ran on another machine)."""
+    if pid is None or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cached_stage_means(nodes_dir: Path, stages: set[str]) -> dict[str, float]:
+    import json
+
+    seen: dict[str, list[float]] = {}
+    if not nodes_dir.is_dir():
+        return {}
+    for d in nodes_dir.iterdir():
+        stage = d.name.split("-", 1)[0]
+        if stage in stages and (d / "node.json").is_file():
+            try:
+                seen.setdefault(stage, []).append(float(json.loads((d / "node.json").read_text())["seconds"]))
+            except (ValueError, KeyError, json.JSONDecodeError):
+                continue
+    return {s: mean(v) for s, v in seen.items()}
+
+
+def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
+    store = Store(sweep_dir, create=False)
+    cells = store.cells()
+    times = store.node_times()
+    per_stage: dict[str, list[float]] = {}
+    for stage, sec in times.values():
+        per_stage.setdefault(stage, []).append(sec)
+    stage_mean = {s: mean(v) for s, v in per_stage.items()}
+
+    from taskdistill.cache import home as _home
+    from taskdistill.sweep.runner import NODE_FILE
+
+    nodes_dir = Path(store.get_meta("home") or _home()) / "nodes"
+    missing_stages = {c_stage for c in cells for c_stage in (k.split("-", 1)[0] for k in c["stages"])} - set(stage_mean)
+    if missing_stages:  # not measured in this sweep yet: fall back on the same stages of other sweeps
+        stage_mean.update(_cached_stage_means(nodes_dir, missing_stages))
+    counts = {"done": 0, "running": 0, "failed": 0, "pending": 0, "interrupted": 0}
+    rows = []
+    remaining: dict[str, str] = {}
+    for c in cells:
+        status = c["status"]
+        if status == "running" and _alive(c["pid"], c["host"]) is False:
+            status = "interrupted"  # its process died (kill -9): the next run picks it up
+        counts[status] += 1
+        rows.append({**c, "status": status})
+        if status != "done":
+            for key in c["stages"]:
+                if key not in times and not (nodes_dir / key / NODE_FILE).is_file():
+                    remaining[key] = key.split("-", 1)[0]
+    eta = 0.0
+    unknown: set[str] = set()
+    for stage in remaining.values():
+        if stage in stage_mean:
+            eta += stage_mean[stage]
+        else:
+            unknown.add(stage)
+    return {"counts": counts, "cells": rows, "eta_seconds": eta, "eta_unmeasured_stages": sorted(unknown),
+            "remaining_nodes": len(remaining), "stage_mean_seconds": stage_mean, "total": len(cells)}
+
+
+def _fmt_seconds(s: float) -> str:
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+
+
+def print_status(sweep_dir: str | Path, show_cells: bool = True) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.table import Table
+
+    st = sweep_status(sweep_dir)
+    console = Console()
+    if show_cells:
+        t = Table(title=f"sweep {sweep_dir}")
+        for col in ("#", "cell", "status", "attempts", "seconds", "error"):
+            t.add_column(col)
+        colour = {"done": "green", "running": "yellow", "failed": "red", "interrupted": "magenta"}
+        for c in st["cells"]:
+            err = (c["error"] or "").strip().splitlines()
+            t.add_row(str(c["idx"]), c["label"], f"[{colour.get(c['status'], 'white')}]{c['status']}[/]",
+                      str(c["attempts"]), f"{c['seconds']:.0f}" if c["seconds"] else "",
+                      err[-1][:80] if err else "")
+        console.print(t)
+    counts = st["counts"]
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v or k in ("done", "pending"))
+    console.print(f"{st['total']} cells: {summary}")
+    if st["remaining_nodes"]:
+        unmeasured = st["eta_unmeasured_stages"]
+        if unmeasured and st["eta_seconds"] == 0:
+            eta = (f"ETA unknown: {st['remaining_nodes']} remaining stage runs, none of their stages measured "
+                   f"yet ({', '.join(unmeasured)})")
+        else:
+            eta = (f"ETA {'>= ' if unmeasured else ''}{_fmt_seconds(st['eta_seconds'])} for "
+                   f"{st['remaining_nodes']} remaining stage runs")
+            if unmeasured:
+                eta += f" (+ stages not measured yet: {', '.join(unmeasured)})"
+        console.print(eta)
+    if st["stage_mean_seconds"]:
+        console.print("measured mean seconds per stage (this sweep, else cached nodes): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in sorted(st["stage_mean_seconds"].items())))
+    return st

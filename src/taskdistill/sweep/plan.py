@@ -1,0 +1,147 @@
+"""``taskdistill sweep plan SPEC``: what a sweep will compute and roughly what it costs, without running it.
+
+The counts are exact: the spec is expanded into its DAG (``dag.expand``) and every distinct node is
+counted once, as the runner computes it once (shared teacher, one annotation pass, iterative chains
+sharing their earlier steps). "importance" counts the distinct model states that get a calibration
+pass (each prune node's input model; the cache serves every other ratio pruned from the same state).
+
+The cost model is deliberately simple: seconds per unit of work for a SmolLM2-135M-sized teacher on
+2 CPU cores, fp32, taken from the measurements in the docs (each constant names its source), times
+the units of each node, scaled by the node's model size as a fraction of the teacher. It is an order
+of magnitude for planning, not a promise; ``taskdistill sweep status`` gives an ETA from measured
+stage times once a sweep runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from taskdistill.sweep.dag import expand, unique_nodes
+from taskdistill.sweep.spec import SweepSpec
+
+KINDS = ("prepare", "annotate", "importance", "prune", "distill", "eval")
+
+# Seconds per unit, SmolLM2-135M-Instruct on the 2-core machine (fp32).
+COST = {
+    # teacher prepare: 220 steps x batch 8 in 14 min 55 s (docs/results.md, "Teacher preparation")
+    "prepare_per_example": 895.0 / (220 * 8),
+    # annotate: labels 284 s + label top-k 101 s for 1,200 rows; traces 167 s + CoT top-k 48 s for
+    # 320 traced rows (docs/results.md, "Annotation")
+    "annotate_per_row": (284.0 + 101.0) / 1200,
+    "annotate_per_cot_row": (167.0 + 48.0) / 320,
+    # importance: 121.2 CPU-s for 64 calibration texts (docs/pruning.md), over 2 cores
+    "importance_per_text": 121.2 / 64 / 2,
+    # prune (plan + slicing + save once scores are cached): 11.6-13.0 CPU-s (docs/pruning.md)
+    "prune": 13.0 / 2,
+    # distill: 215.7 tokens/s on 2 threads (docs/distillation.md) x 469 tokens per batch-8 step
+    # (docs/results.md) = 2.17 s per step of 8 examples
+    "distill_per_example": 469.0 / 215.7 / 8,
+    # eval: MMLU cloze 1,478 s for 1,000 questions (docs/evaluation.md); an in-domain row (one
+    # forward over the prompt + the label tree) is counted at the same price
+    "eval_per_item": 1478.0 / 1000,
+}
+DEFAULT_MMLU_N = 1000
+MMLU_ALL = 14042
+DEFAULT_EVAL_ROWS = 700
+
+
+@dataclass
+class Plan:
+    spec: SweepSpec
+    cells: int
+    counts: dict[str, int]
+    seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def _eval_items(spec: SweepSpec) -> int:
+    rows = spec.eval.get("limit") or DEFAULT_EVAL_ROWS
+    mmlu = spec.eval.get("mmlu_n", DEFAULT_MMLU_N)
+    mmlu = MMLU_ALL if mmlu == "all" else int(mmlu)
+    return int(rows) + mmlu
+
+
+def plan_sweep(spec: SweepSpec) -> Plan:
+    """Stage counts (exact) and estimated seconds (cost model above) of a sweep, computing nothing."""
+    cells = expand(spec)
+    nodes = list(unique_nodes(cells).values())
+    by_stage = Counter(n.stage for n in nodes)
+    prune_nodes = [n for n in nodes if n.stage == "prune"]
+    importance_states = {n.input("model").key for n in prune_nodes if n.params["method"] == "activation"}
+    counts = {"prepare": by_stage["teacher"], "annotate": by_stage["annotate"],
+              "importance": len(importance_states), "prune": by_stage["prune"],
+              "distill": by_stage["distill"], "eval": by_stage["evaluate"]}
+
+    prep = spec.teacher.prepare
+    prep_steps = int(prep.get("steps", 100))
+    prep_batch = int(prep.get("batch_size", 8)) * int(prep.get("grad_accum", 1))
+    rows = max(spec.grid.dataset_size)
+    cot_rows = rows if "cot" in spec.annotate.formats else 0
+    if "cot_limit" in spec.annotate.options:
+        cot_rows = min(cot_rows, int(spec.annotate.options["cot_limit"]))
+
+    def size(node) -> float:  # the node's model as a fraction of the teacher
+        return float(node.params.get("target", 1.0))
+
+    def distill_target(node) -> float:
+        return size(node.input("student"))
+
+    batch = int(spec.distill.get("batch_size", 8)) * int(spec.distill.get("grad_accum", 1))
+    seconds = {
+        "prepare": counts["prepare"] * prep_steps * prep_batch * COST["prepare_per_example"],
+        "annotate": counts["annotate"] * (rows * COST["annotate_per_row"]
+                                          + cot_rows * COST["annotate_per_cot_row"]),
+        "importance": sum(COST["importance_per_text"] * spec.prune.calib_n
+                          * (1.0 if n.input("model").stage == "teacher" else size(n.input("model").input("student")))
+                          for n in {p.input("model").key: p for p in prune_nodes}.values()),
+        "prune": counts["prune"] * COST["prune"],
+        "distill": sum(n.params["steps"] * batch * COST["distill_per_example"] * distill_target(n)
+                       for n in nodes if n.stage == "distill"),
+        "eval": sum(_eval_items(spec) * COST["eval_per_item"]
+                    * (1.0 if n.input("model").stage == "teacher" else distill_target(n.input("model")))
+                    for n in nodes if n.stage == "evaluate"),
+    }
+    notes = [f"training budget: {spec.budget_unit}"
+             + (f" ({spec.distill.get('epochs', 1)} per distillation over the cell's D rows; steps per "
+                f"distillation by D: " + ", ".join(f"{d}: {spec.distill_steps(d)}" for d in spec.grid.dataset_size)
+                + ")" if spec.budget_unit == "epochs" else
+                f" ({spec.distill['steps']} per distillation whatever D is: the data axis is confounded "
+                "with training length)")]
+    return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes)
+
+
+def _fmt_seconds(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 2 * 3600:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def print_plan(plan: Plan, source: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    spec = plan.spec
+    task = spec.task_obj
+    console = Console()
+    t = Table(title=f"sweep plan: {spec.name} ({source}); task {task.name} ({task.n_classes} labels); "
+                    f"{plan.cells} result rows")
+    t.add_column("stage")
+    t.add_column("count", justify="right")
+    t.add_column("est. cost (2 CPU cores, SmolLM2-135M)", justify="right")
+    for kind in KINDS:
+        t.add_row(kind, f"{plan.counts[kind]:,}", _fmt_seconds(plan.seconds[kind]))
+    t.add_row("total", "", _fmt_seconds(plan.total_seconds))
+    console.print(t)
+    for note in plan.notes:
+        console.print(note)
+    console.print("cost model: docs/architecture.md (measured seconds per unit, scaled by model size); an "
+                  "order of magnitude, not a promise")
