@@ -84,30 +84,26 @@ def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, A
     """Fit the scaling laws (reused while the results table is unchanged) and write the report."""
     from taskdistill.cache import atomic_write_json, content_hash
     from taskdistill.report import build_report
-    from taskdistill.scaling.fit import Fits, fit_table
+    from taskdistill.scaling import fit_cached
+    from taskdistill.scaling.fit import FITS_VERSION
     from taskdistill.scaling.table import ResultsError
     from taskdistill.sweep.store import load_results
 
     out: dict[str, Any] = {"fits": None, "report": None, "notes": []}
     fit_error = None
     df = load_results(sweep_dir, include_failed=True)
-    fits_path = sweep_dir / "fits.json"
-    stamp_path = sweep_dir / "fits.source.json"
-    key = content_hash(df.drop(columns=["created"], errors="ignore").to_json(orient="records"), task.hash)
+    df.attrs["source"] = str(sweep_dir)
+    # the report is rebuilt when the table, the task or the fit format changes
+    key = content_hash(df.drop(columns=["created"], errors="ignore").to_json(orient="records"), task.hash,
+                       FITS_VERSION)
     fits = None
-    if fits_path.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()).get("key") == key:
-        fits = Fits.load(fits_path)
-    else:
-        df.attrs["source"] = str(sweep_dir)
-        try:
-            with console.status("fitting scaling laws ..."):
-                fits = fit_table(df, task=task)
-        except ResultsError as exc:
-            fit_error = str(exc)
-            out["notes"].append(f"no scaling fits: {exc}")
-        if fits is not None:
-            fits.save(fits_path)
-            atomic_write_json(stamp_path, {"key": key})
+    try:
+        with console.status("fitting scaling laws ..."):
+            fits = fit_cached(df, task=task)  # reused while the table, settings and task are unchanged
+        fits.save(sweep_dir / "fits.json")
+    except ResultsError as exc:
+        fit_error = str(exc)
+        out["notes"].append(f"no scaling fits: {exc}")
     out["fits"] = fits
     df.attrs["source"] = str(sweep_dir)
     report_dir = sweep_dir / "report"
@@ -133,19 +129,29 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
              executor: str | None = None, workers: int | None = None, address: str | None = None,
              demo_n: int = 5, quiet: bool = False) -> int:
     """Run the whole job; returns the process exit code (1 when a cell failed)."""
-    from taskdistill.sweep.dag import expand
-    from taskdistill.sweep.executors import run_sweep
-    from taskdistill.sweep.runner import NodeRunner, register
-    from taskdistill.sweep.stages import QUIET_ENV, RealStages
-    from taskdistill.sweep.store import load_results
+    from taskdistill.cache import output_lock
+    from taskdistill.sweep.executors import check_run
+    from taskdistill.sweep.stages import QUIET_ENV
 
     t0 = time.perf_counter()
     os.environ[QUIET_ENV] = "1" if quiet else "0"
     console = Console(stderr=True, quiet=quiet)
     spec_file = Path(config) if config else preset_path(preset or DEFAULT_PRESET)
     spec: SweepSpec = load_spec(spec_file)
-    task = spec.task_obj
     sweep_dir = Path(out) if out else Path("runs") / spec.name
+    check_run(spec, sweep_dir, executor=executor, workers=workers)  # before anything is written
+    with output_lock(sweep_dir):  # one `run` / `sweep run` per sweep folder
+        return _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0)
+
+
+def _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0) -> int:
+    from taskdistill.sweep.dag import expand
+    from taskdistill.sweep.executors import run_sweep
+    from taskdistill.sweep.runner import NodeRunner, register
+    from taskdistill.sweep.stages import RealStages
+    from taskdistill.sweep.store import load_results
+
+    task = spec.task_obj
     console.rule(f"taskdistill run: {spec.name} ({spec_file})")
     console.print(f"{spec.description}\n{spec.n_cells()} cells -> {sweep_dir}")
 

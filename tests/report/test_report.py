@@ -16,13 +16,13 @@ def test_full_report_is_self_contained_and_has_every_figure(tmp_path):
     html_path, md_path = build_report(small_results(), small_fits(), tmp_path, dpi=60)
     html = html_path.read_text()
     imgs = _imgs(html)
-    # 5 metric-vs-compression figures + vs data + trade-off + collapse + extrapolation (no matched schedules)
-    assert len(imgs) == 9
+    # 7 metric-vs-compression figures + vs data + trade-off + collapse + extrapolation (no matched schedules)
+    assert len(imgs) == 11
     assert all(src.startswith("data:image/png;base64,") and len(src) > 3000 for src in imgs)
     assert "http://" not in html and "https://" not in html  # nothing to fetch
     md = md_path.read_text()
     pngs = re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)
-    assert len(pngs) == 9 and all((tmp_path / p).is_file() for p in pngs)
+    assert len(pngs) == 11 and all((tmp_path / p).is_file() for p in pngs)
     for section in ("Findings", "Recommendations (computed from the fits)", "Collapse points", "Extrapolation test",
                     "Model choice", "Settings and versions"):
         assert section in html and section in md
@@ -60,7 +60,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
         pytest.skip(str(exc))
     html_path, _ = build_report(small_results(), small_fits(), tmp_path)
     chk = check_render(html_path)
-    assert chk.images_total == 9 and chk.images_loaded == 9, chk
+    assert chk.images_total == 10 and chk.images_loaded == 10, chk
     assert chk.console_errors == []
     png = screenshot(html_path, tmp_path / "shot.png", width=1000, height=1400)
     assert png.stat().st_size > 50_000
@@ -78,6 +78,6 @@ def test_schedule_figure_pairs_matched_cells():
     df = synthetic_results(groups=DEFAULT_GROUPS[1:3], dataset_sizes=(6_000, 50_000), seeds=(0,), failed=0)
     rows = df[df["method"] != "teacher"]
     pairs = F.schedule_pairs(rows, "indomain.macro_f1")
-    assert len(pairs) == 8  # 2 data sizes x 4 targets, same supervision and method
+    assert len(pairs) == 6  # 2 data sizes x 3 targets (the first pruning step, identical by construction, is out)
     fig = F.fig_schedules(rows, ["indomain.macro_f1", "mmlu.acc"])
     assert fig is not None and "iterative better in" in fig.axes[0].get_title()

@@ -9,14 +9,14 @@ from taskdistill.scaling.simulate import synthetic_results
 
 SMALL_GROUPS = ({"supervision": "label", "method": "logit", "schedule": "iterative"},
                 {"supervision": "blended", "method": "logit", "schedule": "oneshot"})
-FAST = FitSettings(n_boot=15, n_starts=5, cv_folds=4,
-                   metrics=("indomain.macro_f1", "indomain.nll", "mmlu.acc"))
+FAST = FitSettings(n_boot=15, n_starts=5, cv_folds=4, boot_starts=2, cv_starts=2,
+                   metrics=("indomain.macro_f1", "indomain.nll", "mmlu.text_gain_frac", "mmlu.acc"))
 
 
 @functools.cache
 def small_results():
-    """2 groups x 3 data sizes x 4 ratios x 2 seeds, a teacher row and one failed row."""
-    return synthetic_results(groups=SMALL_GROUPS, dataset_sizes=(6_000, 25_000, 100_000), seeds=(0, 1), seed=3)
+    """2 groups x 3 data sizes x 4 ratios x 3 seed-chains, a teacher row and one failed row."""
+    return synthetic_results(groups=SMALL_GROUPS, dataset_sizes=(6_000, 25_000, 100_000), seeds=(0, 1, 2), seed=3)
 
 
 @functools.cache

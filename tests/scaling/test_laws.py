@@ -46,10 +46,17 @@ def test_support_drops_or_pins_what_the_grid_cannot_identify():
 
 def test_metric_distance_round_trip_and_chance_levels():
     for m in METRICS.values():
+        if m.ideal is None:  # a margin has no ideal: no law
+            assert m.chance_distance is None
+            continue
         y = np.array([0.3, 0.7]) if m.higher_better and m.ideal == 1 else np.array([-1.2, 0.4])
         np.testing.assert_allclose(m.from_distance(m.distance(y)), y)
     assert metric_spec("indomain.nll").chance == pytest.approx(np.log(35))
     assert metric_spec("mmlu.acc").chance_distance == pytest.approx(0.75)
     assert metric_spec("mmlu.gold_ll_per_char").chance is None
+    assert metric_spec("mmlu.gold_prob").chance == 0.25 and metric_spec("mmlu.gold_margin").chance == 0.0
+    # in-domain chance levels come from the task: 13 labels for the coarse task
+    assert metric_spec("indomain.macro_f1", "finheadlines-coarse").chance == pytest.approx(1 / 13)
+    assert metric_spec("indomain.nll", "finheadlines-coarse").chance == pytest.approx(np.log(13))
     with pytest.raises(KeyError, match="unknown metric"):
         metric_spec("indomain.f2")

@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from taskdistill.cache import atomic_write_text, content_hash
+from taskdistill.errors import TaskdistillError
 from taskdistill.evaluate.metrics import binomial_stderr
 from taskdistill.evaluate.scoring import score_trees
 from taskdistill.progress import progress_bar
@@ -97,7 +98,7 @@ PRO_SUPERCATEGORIES = {
 _SUPER_OF = {s: g for table in (SUPERCATEGORIES, PRO_SUPERCATEGORIES) for g, subs in table.items() for s in subs}
 
 
-class MMLUFormatError(ValueError):
+class MMLUFormatError(TaskdistillError, ValueError):
     """An MMLU file that does not match a known layout; the message names file, row and field."""
 
 
@@ -422,7 +423,7 @@ def gold_measures(lls: list[np.ndarray], gold, choice_chars: list[np.ndarray]) -
             "gold_margin": gm, "gold_margin_stderr": gm_se, "gold_margin_floor": 0.0}
 
 
-FLOORED = ("acc", "gold_prob", "gold_margin", "text_gain")
+FLOORED = ("acc", "gold_prob", "gold_margin", "text_gain", "text_gain_frac")
 
 
 def floor_margins(block: dict) -> dict[str, float]:
@@ -499,9 +500,14 @@ def text_measures(model, tokenizer, items: list[MCItem], counts: np.ndarray, *, 
     uni = np.array(uni) / n_tok
     lo, lo_se = _mean_stderr(loss)
     gain, gain_se = _mean_stderr(uni - loss)
+    # the gain as a share of the unigram loss: 0 at the floor (no better than token frequencies), 1 for a
+    # model that predicts every token with certainty; the unigram loss of a fixed question set is a
+    # constant, so the standard error scales with it
+    u = float(uni.mean())
     block = {"text_tokens": int(n_tok.sum()), "text_loss": lo, "text_loss_stderr": lo_se,
-             "text_loss_unigram": float(uni.mean()), "text_gain": gain, "text_gain_stderr": gain_se,
-             "text_gain_floor": 0.0}
+             "text_loss_unigram": u, "text_gain": gain, "text_gain_stderr": gain_se,
+             "text_gain_floor": 0.0, "text_gain_frac": gain / u, "text_gain_frac_stderr": gain_se / u,
+             "text_gain_frac_floor": 0.0}
     return block, loss, uni
 
 

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from taskdistill.cache import atomic_write_bytes, atomic_write_text
+from taskdistill.scaling.fit import fmt_collapse
 from taskdistill.scaling.laws import get_form
-from taskdistill.scaling.metrics import DEFAULT_METRICS, metric_spec
+from taskdistill.scaling.metrics import DEFAULT_METRICS, metric_spec, metric_specs
 from taskdistill.scaling.table import GROUP_BY, fit_rows, teacher_levels, validate
 
 REPORT_HTML = "report.html"
@@ -87,11 +88,31 @@ def _data_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def _levels_table(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+def _levels_table(df: pd.DataFrame, metrics: list[str], task=None) -> pd.DataFrame:
     t = teacher_levels(df)
-    return pd.DataFrame([{"metric": metric_spec(m).label, "column": m,
-                          "direction": "higher is better" if metric_spec(m).higher_better else "lower is better",
-                          "teacher": _f(t.get(m)), "chance": _f(metric_spec(m).chance)} for m in metrics])
+    return pd.DataFrame([{"metric": metric_spec(m, task).label, "column": m,
+                          "direction": "higher is better" if metric_spec(m, task).higher_better else "lower is better",
+                          "teacher": _f(t.get(m)), "teacher SE": _f(t.get(f"{m}_stderr")),
+                          "chance": _f(metric_spec(m, task).chance)} for m in metrics])
+
+
+def margin_table(df: pd.DataFrame, settings: dict | None = None, task=None) -> pd.DataFrame:
+    """The teacher's margin over chance on each general-knowledge metric, in its own standard errors."""
+    t = teacher_levels(df)
+    need = (settings or {}).get("min_margin_se", 4.0)
+    recs = []
+    for m, spec in metric_specs(task).items():
+        if spec.domain != "general" or spec.chance is None or m not in t:
+            continue
+        se = t.get(spec.stderr_column)
+        margin = spec.margin(t[m])
+        z = margin / se if se else float("nan")
+        recs.append({"metric": spec.label, "teacher": _f(t[m]), "SE": _f(se), "chance / floor": _f(spec.chance),
+                     "margin": _f(margin), "margin in SE": _f(z, 1),
+                     "collapse point": ("no law (the margin has no ideal value)" if spec.ideal is None else
+                                        "computed" if np.isfinite(z) and z >= need else
+                                        f"no (needs >= {need:g} SE)" if np.isfinite(z) else "no (no standard error)")})
+    return pd.DataFrame(recs)
 
 
 def _params_table(fits) -> pd.DataFrame:
@@ -141,16 +162,18 @@ def _collapse_table(fits) -> pd.DataFrame:
             if not c:
                 continue
             status = {"ok": "", "at_1": "already below half-margin at r=1", "below_range": "no collapse above r=0.01",
-                      "teacher_at_chance": "teacher not above chance: no margin to lose"}
+                      "teacher_at_chance": "teacher not above chance: no margin to lose",
+                      "margin_small": "teacher margin too small in SE", "margin_unknown": "no teacher SE"}
             recs.append({"group": g.name, "metric": metric_spec(m).label,
-                         "collapse r (CI)": _ci(c["r"], *c["ci"]), "teacher": _f(c["teacher"]),
+                         "collapse r (CI)": fmt_collapse(c), "teacher": _f(c["teacher"]),
                          "chance": _f(c["chance"]), "half-margin level": _f(c["target"]),
                          "at D": f"{c['D'] / 1000:g}k", "law": c["form"],
                          "notes": "; ".join(x for x in (status[c["status"]],
                                                          ("FAR beyond the harshest measured ratio: an extrapolation, "
                                                           "not a measurement") if c.get("far") else
                                                          "beyond the harshest measured ratio" if c["extrapolated"]
-                                                         else "", c["note"]) if x)})
+                                                         else "", "" if c.get("identified") else
+                                                         "not identified: no finding", c["note"]) if x)})
     return pd.DataFrame(recs)
 
 
@@ -160,8 +183,10 @@ def _gap_table(fits) -> pd.DataFrame:
         for gap in g.gaps:
             recs.append({"group": g.name, "general": metric_spec(gap["general"]).label,
                          "in-domain": metric_spec(gap["indomain"]).label,
-                         "r collapse general": _f(gap["r_general"]), "r collapse in-domain": _f(gap["r_indomain"]),
-                         "gap (CI)": _ci(gap["gap"], *gap["ci"]),
+                         "r collapse general": fmt_collapse(g.metrics[gap["general"]].collapse),
+                         "r collapse in-domain": fmt_collapse(g.metrics[gap["indomain"]].collapse),
+                         "gap (CI)": _ci(gap["gap"], *gap["ci"]) if gap.get("identified") else
+                         f"{_f(gap['gap'])} (no interval: no finding)",
                          "P(general collapses first)": _f(gap["p_general_first"], 2)})
     return pd.DataFrame(recs)
 
@@ -191,27 +216,67 @@ def _extrap_table(fits) -> pd.DataFrame:
 
 def _constraining(notes: list[str]) -> list[str]:
     """Notes that say a fit rests on a fixed parameter or could not be validated (not mere information)."""
-    return [n for n in notes if not n.startswith("no chance level")]
+    return [n for n in notes if not n.startswith(("no chance level", "exactly determined"))]
+
+
+def _general(fits) -> str:
+    return fits.settings.get("general_metric", "mmlu.gold_prob")
+
+
+def is_demonstration(fits) -> bool:
+    """No fitted metric of any group is identified (every law passes through its cell means or has no
+    interval): the grid shows the pipeline working, not a law."""
+    return not any(mf.identified for g in fits.groups for mf in g.metrics.values())
 
 
 def findings(fits) -> list[str]:
-    """One generated sentence per group comparing general-knowledge and in-domain collapse."""
+    """Generated finding sentences: the collapse comparison (only from identified fits with an interval) and
+    the paired supervision / schedule comparisons (a difference is stated only when its interval excludes 0)."""
+    from taskdistill.scaling.compare import sentence
+
     out = []
+    gm = _general(fits)
+    if is_demonstration(fits):
+        out.append("This grid is a demonstration of the pipeline, not a law: no fit here has more cells than free "
+                   "parameters and an interval (one data size or two ratios fix or exhaust the law's parameters), "
+                   "so no collapse point or law is stated as a finding. A grid with >= 3 data sizes, >= 3 ratios and "
+                   ">= 2 seeds identifies the laws.")
     for g in fits.groups:
         for gap in g.gaps:
-            if gap["general"] != "mmlu.acc" or gap["indomain"] != "indomain.macro_f1":
+            if gap["general"] != gm or gap["indomain"] != "indomain.macro_f1" or not gap.get("identified"):
                 continue
             a, b = g.metrics[gap["general"]].collapse, g.metrics[gap["indomain"]].collapse
             lo, hi = gap["ci"]
-            verdict = ("general knowledge collapses first" if np.isfinite(lo) and lo > 0 else
-                       "in-domain quality collapses first" if np.isfinite(hi) and hi < 0 else
-                       "the order is not resolved by the data")
+            verdict = ("general knowledge collapses first" if lo > 0 else
+                       "in-domain quality collapses first" if hi < 0 else
+                       "the order is not resolved at this grid")
+
             def ex(c):
                 return " (far extrapolation)" if c.get("far") else " (extrapolated)" if c["extrapolated"] else ""
 
-            out.append(f"{g.name}: MMLU accuracy loses half its teacher-to-chance margin at r = "
-                       f"{_ci(a['r'], *a['ci'])}{ex(a)}, in-domain macro-F1 at r = {_ci(b['r'], *b['ci'])}{ex(b)}; "
+            out.append(f"{g.name}: {metric_spec(gm).label} loses half its teacher-to-chance margin at r = "
+                       f"{fmt_collapse(a)}{ex(a)}, in-domain macro-F1 at r = {fmt_collapse(b)}{ex(b)}; "
                        f"gap {_ci(gap['gap'], lo, hi)}: {verdict}.")
+    no_margin = sorted({f"{metric_spec(m).label}: {mf.collapse['note']}" for g in fits.groups
+                        for m, mf in g.metrics.items() if mf.collapse and mf.spec.domain == "general"
+                        and mf.collapse["status"] in ("teacher_at_chance", "margin_small", "margin_unknown")})
+    out += [f"No collapse point for {x}." for x in no_margin]
+    out += [sentence(c) for c in getattr(fits, "comparisons", []) or []]
+    return out
+
+
+def withheld(fits) -> list[str]:
+    """Fits and comparisons the grid cannot identify: said in words instead of a finding."""
+    out = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            ff = mf.best()
+            if mf.status == "ok" and ff is not None and not mf.identified:
+                why = "exactly determined (passes through the cell means)" if ff.exact else "no bootstrap interval"
+                out.append(f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {why}: no interval, no finding.")
+            if mf.tied:
+                out.append(f"{g.name} / {metric_spec(m).label}: forms {', '.join(mf.tied)} fit equally well (a tie: "
+                           f"{mf.chosen} is shown; collapse intervals mix the draws of every form).")
     return out
 
 
@@ -229,11 +294,13 @@ def recommendation_scenarios(df: pd.DataFrame, fits) -> list[tuple[str, Any]]:
     for frac in (0.95, 0.9, 0.8):
         q = f"Smallest student and least data keeping {frac:.0%} of the teacher's macro-F1 ({frac * f1_ref:.3f})"
         out.append((q, recommend(df, fits, min_f1=frac * f1_ref)))
-    if "mmlu.acc" in t:
-        mm = 0.25 + 0.5 * (t["mmlu.acc"] - 0.25)
-        q = (f"Keep 90% of the teacher's macro-F1 and at least half of its MMLU margin over chance "
-             f"(MMLU >= {mm:.3f})")
-        out.append((q, recommend(df, fits, min_f1=0.9 * f1_ref, min_mmlu=mm)))
+    gm = _general(fits)
+    if gm in t:
+        spec = metric_spec(gm)
+        mm = spec.chance + 0.5 * (t[gm] - spec.chance)
+        q = (f"Keep 90% of the teacher's macro-F1 and at least half of its {spec.label} margin over chance "
+             f"({spec.label} >= {mm:.3f})")
+        out.append((q, recommend(df, fits, min_f1=0.9 * f1_ref, min_mmlu=mm, general_metric=gm)))
     ratios = sorted({round(float(r), 3) for r in rows["params_ratio"].dropna()})
     for r in ratios[:4]:
         q = (f"A student of {r:.1%} of the teacher: least data and which supervision / method / schedule "
@@ -253,10 +320,14 @@ def _rec_table(scen) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS) -> list[Block]:
+def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
+            task=None) -> list[Block]:
     from taskdistill.info import versions
     from taskdistill.report import figures as F
+    from taskdistill.task import load_task
 
+    task_obj = load_task(task if task is not None else (fits.task if fits is not None else "finheadlines"))
+    task = task_obj
     rows = fit_rows(df)
     teacher = teacher_levels(df)
     metrics = [m for m in metrics if m in rows and rows[m].notna().any()]
@@ -273,20 +344,18 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
                             "points only."))
     else:
         fl = findings(fits)
-        under = [f"{g.name} / {metric_spec(m).label}: {'; '.join(mf.notes)}" for g in fits.groups
-                 for m, mf in g.metrics.items() if mf.status != "ok"]
+        under = withheld(fits) + [f"{g.name} / {metric_spec(m).label}: {'; '.join(mf.notes)}" for g in fits.groups
+                                  for m, mf in g.metrics.items() if mf.status != "ok"]
         weak = [f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {'; '.join(_constraining(mf.best().notes))}"
                 for g in fits.groups for m, mf in g.metrics.items()
                 if mf.status == "ok" and _constraining(mf.best().notes)]
-        at_chance = sorted({f"{g.name} ({metric_spec(m).label}: teacher {mf.collapse['teacher']:.3f}, chance "
-                            f"{mf.collapse['chance']:.3f})" for g in fits.groups for m, mf in g.metrics.items()
-                            if mf.collapse and mf.collapse["status"] == "teacher_at_chance"})
-        if at_chance:
-            fl = fl + ["The teacher is not better than chance on a general-knowledge metric, so there is no margin "
-                       "to lose and no collapse point: " + "; ".join(at_chance) + ". Evaluate more MMLU "
-                       "questions (eval.mmlu_n) or use a stronger teacher."]
-        B.append(Block("ul", fl or ["No group has both an MMLU and an in-domain collapse point: the collapse "
-                                    "comparison needs >= 2 ratios and a fitted law for both metrics."]))
+        B.append(Block("ul", fl or ["No group has both a general-knowledge and an in-domain collapse point with an "
+                                    "interval: the collapse comparison needs an identified law for both metrics."]))
+        mt = margin_table(df, fits.settings, task)
+        if not mt.empty:
+            B.append(Block("table", mt, "The teacher's margin over chance (or floor) on each general-knowledge "
+                                        "metric in its own standard errors; a collapse point needs "
+                                        f">= {fits.settings.get('min_margin_se', 4.0):g} SE."))
         if under or weak:
             B.append(Block("h3", "Under-determined or constrained fits"))
             B.append(Block("ul", under + weak))
@@ -309,7 +378,8 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
     for name, fig, cap in (
         ("vs_data", F.fig_vs_data(rows, fits, metrics, teacher), "Metrics vs dataset size, fitted laws as lines."),
         ("tradeoff", F.fig_tradeoff(rows, teacher), "In-domain vs general-knowledge trade-off and its Pareto frontier."),
-        ("schedules", F.fig_schedules(rows, metrics), "Iterative vs one-shot pruning on matched cells."),
+        ("schedules", F.fig_schedules(rows, metrics), "Iterative vs one-shot pruning on matched cells (the first "
+                                                      "pruning step, identical by construction, excluded)."),
         ("collapse", F.fig_collapse(fits), "Collapse points with bootstrap intervals."),
         ("extrapolation", F.fig_extrapolation(fits), "Extrapolation test errors of the chosen laws."),
     ):
@@ -324,9 +394,16 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
                    "vs_data": "no metric values"}[name]
             B.append(Block("p", f"No {name.replace('_', ' ')} figure: {why}."))
     B.append(Block("h2", "Data"))
+    groups = (f" in {len(task_obj.group_names)} groups" if task_obj.has_groups else "")
+    B.append(Block("p", f"Task '{task_obj.name}': classify the field '{task_obj.input_field}' into "
+                        f"{task_obj.n_classes} labels{groups}: " + ", ".join(task_obj.label_names) + "."))
     B.append(Block("table", _data_summary(df)))
-    B.append(Block("table", _levels_table(df, metrics), "Teacher and chance levels. Chance: 1/35 for accuracy and "
-                   "macro-F1 (uniform guess), ln 35 for NLL, 1 - 1/35 for the multi-class Brier score, 0.25 for MMLU."))
+    k = len(task_obj.label_names)
+    B.append(Block("table", _levels_table(df, metrics, task_obj),
+                   f"Teacher and chance levels for the task '{task_obj.name}' ({k} labels). Chance: 1/{k} for "
+                   f"accuracy and macro-F1 (uniform guess), ln {k} for NLL, 1 - 1/{k} for the multi-class Brier "
+                   "score; 0.25 for MMLU accuracy and gold probability (four options), 0 for the gold-vs-distractor "
+                   "margin."))
     if fits is not None:
         B.append(Block("h2", "Fitted laws"))
         B.append(Block("ul", [f"{f}: {get_form(f).formula}" for f in fits.settings["forms"]]
@@ -399,17 +476,18 @@ def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str
 
 def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: str = "taskdistill scaling report",
                  fit_error: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
-                 dpi: int = 90) -> tuple[Path, Path]:
+                 dpi: int = 90, task=None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``fig_*.png``) into ``out_dir``.
 
     ``fits`` may be ``None`` (nothing fittable): the report then shows the measured points and says why
     (pass the fitting error as ``fit_error``). ``metrics`` are the columns plotted (those without values
-    are skipped); ``dpi`` sets figure resolution.
+    are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
+    were made for) names the labels and chance levels.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = validate(results_df)
-    blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics)
+    blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task)
     page, md = _render(blocks, out_dir, dpi)
     html_path = atomic_write_text(out_dir / REPORT_HTML, page)
     md_path = atomic_write_text(out_dir / REPORT_MD, md)

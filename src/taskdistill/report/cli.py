@@ -17,27 +17,29 @@ def register(app: typer.Typer) -> None:
                                                    "or ./report)."),
                    fits_path: Path | None = typer.Option(None, "--fits", help="Use a saved fits JSON."),
                    n_boot: int = typer.Option(100, "--n-boot", help="Bootstrap resamples per fit."),
-                   seed: int = typer.Option(0, "--seed")):
+                   seed: int = typer.Option(0, "--seed"),
+                   task: str = typer.Option("finheadlines", "--task", help="Task (built-in name or YAML path).")):
         """Fit the laws and write report.html (self-contained) + report.md with figures and recommendations."""
         from rich.console import Console
 
         from taskdistill.cli import quiet
         from taskdistill.report import build_report
         from taskdistill.scaling import Fits, FitSettings, fit_cached
+        from taskdistill.scaling.cli import read_sweep
         from taskdistill.scaling.table import ResultsError, load_table
 
         try:
-            df = load_table(sweep=sweep_dir, results=results)
+            df = load_table(sweep=sweep_dir, results=results, read_sweep=read_sweep)
         except ResultsError as exc:
             raise typer.BadParameter(str(exc)) from exc
         fits, err = None, None
         try:
-            fits = Fits.load(fits_path) if fits_path else fit_cached(df, FitSettings(n_boot=n_boot, seed=seed),
+            fits = Fits.load(fits_path) if fits_path else fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=task),
                                                                       progress=not quiet())
         except ResultsError as exc:
             err = str(exc)
         out = out or ((sweep_dir / "report") if sweep_dir else Path("report"))
-        html_path, md_path = build_report(df, fits, out, fit_error=err)
+        html_path, md_path = build_report(df, fits, out, fit_error=err, task=task)
         c = Console()
         if err:
             c.print(f"[yellow]no laws fitted:[/] {err}")

@@ -48,12 +48,12 @@ def _grid(n: int, ncols: int = 4, w: float = 3.3, h: float = 2.6, layout: str | 
     return fig, axes.ravel()
 
 
-def _levels(ax, metric: str, teacher: dict[str, float]) -> None:
-    spec = metric_spec(metric)
+def _levels(ax, metric: str, teacher: dict[str, float], chance: float | None = None) -> None:
+    chance = metric_spec(metric).chance if chance is None else chance
     if metric in teacher:
         ax.axhline(teacher[metric], color="black", ls="--", lw=1, label="teacher")
-    if spec.chance is not None:
-        ax.axhline(spec.chance, color="grey", ls=":", lw=1, label="chance")
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
 
 
 def _colors(values) -> dict[float, tuple]:
@@ -97,7 +97,7 @@ def fig_vs_compression(rows: pd.DataFrame, fits, metric: str, teacher: dict[str,
                 ax.plot(rr[~inside], mean[~inside], color=colors[D], lw=1.2, ls="--")
                 if D == sub["dataset_size"].max() and np.isfinite(lo).any():
                     ax.fill_between(rr, lo, hi, color=colors[D], alpha=0.2, lw=0, label=f"{ci:.0%} CI")
-        _levels(ax, metric, teacher)
+        _levels(ax, metric, teacher, mf.chance if mf is not None else None)  # the fit's (task's) chance level
         if mf is not None and mf.collapse and mf.collapse["status"] == "ok":
             c = mf.collapse
             ax.axvline(c["r"], color="tab:red", lw=1, label=f"collapse r={c['r']:.2f}")
@@ -192,7 +192,8 @@ def fig_tradeoff(rows: pd.DataFrame, teacher: dict[str, float], x="indomain.macr
 
 
 def schedule_pairs(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Cells measured with both schedules under otherwise equal settings: columns iterative, oneshot."""
+    """Cells measured with both schedules under otherwise equal settings: columns iterative, oneshot (the
+    mildest ratio, where both schedules have pruned once and are identical, is left out)."""
     key = ["supervision", "method", "dataset_size", "target" if rows["target"].notna().all() else "params_ratio"]
     r = rows[rows[metric].notna() & rows["schedule"].isin(["iterative", "oneshot"])]
     if r.empty:
@@ -200,7 +201,10 @@ def schedule_pairs(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     piv = r.groupby([*key, "schedule"])[metric].mean().unstack("schedule")
     if not {"iterative", "oneshot"} <= set(piv.columns):
         return pd.DataFrame()
-    return piv.dropna(subset=["iterative", "oneshot"]).reset_index()
+    out = piv.dropna(subset=["iterative", "oneshot"]).reset_index()
+    # the first pruning step of an iterative chain is the one-shot model (identical by construction)
+    first = rows.loc[rows["method"] != TEACHER_METHOD, key[-1]].max()
+    return out[out[key[-1]] < first - 1e-9].reset_index(drop=True)
 
 
 def fig_schedules(rows: pd.DataFrame, metrics: list[str]) -> Figure | None:

@@ -3,19 +3,30 @@
 For each group of results (supervision x method x schedule) and each metric:
 
 1. every candidate form (:mod:`taskdistill.scaling.laws`) is fitted to the distance-to-ideal ``L`` by
-   minimising a Huber loss on ``log L_pred - log L_obs`` (log space: relative errors, so a 0.01 miss on an
-   error rate of 0.02 counts as much as 0.1 on 0.2; Huber: a single broken cell cannot drag the law), with
-   multi-start bounded L-BFGS-B (the landscapes of sums of power laws have several basins);
+   minimising a Huber loss on ``log L_pred - log L_obs`` (log space: relative errors; Huber: a single broken
+   cell cannot drag the law), with multi-start bounded L-BFGS-B. Bounded metrics are floored at chance
+   (the prediction never goes past the chance-level distance), and the sign of the data-size term of a
+   general-knowledge metric is free (more in-domain data may make general knowledge *worse*);
 2. **model choice** by held-out error: k-fold over *cells* (a cell = one (data size, ratio) point, all its
-   seeds together, so a seed never helps predict its twin), the form with the lowest held-out log-RMSE wins;
-3. **bootstrap** confidence intervals: rows (cells x seeds) are resampled with replacement within the group,
-   every form is refitted (warm-started from the full fit), percentiles give the intervals. The same resampled
-   rows are used for every metric of a group, so differences between metrics (the collapse gap) are paired;
+   seeds together), **one partition shared by every form**, each fold refitted from its own random starts
+   (never from the full-data fit, which saw the held-out cell). Forms within ``tie_tol`` of the best are a
+   tie and are reported as such;
+3. **parametric cluster bootstrap**: the unit is the seed-chain (every cell of one seed shares its
+   pruning/distillation lineage). Log residuals of the fit are split into a seed-chain offset and a
+   within-chain part (one-way variance components; the within part contains the test-item noise, floored at
+   the per-cell standard errors when the table has ``<metric>_stderr``); each draw redraws both variance
+   components from their sampling distributions (so 2-3 seeds give honestly wide, t-like intervals), draws
+   new chain offsets and item noise around the fitted law, redraws the teacher level from its standard error,
+   and refits from several starts (the full fit plus random ones). Model-choice uncertainty enters the
+   collapse interval by mixing the draws of every fitted form, weighted by held-out fit;
 4. **extrapolation test**: fit on the smaller data sizes and milder ratios only, predict the held-out largest
    data size and harshest ratio, report the errors in metric units;
-5. **collapse point**: the ratio ``r`` at which the chosen law (at the group's largest data size) has lost half
-   of the teacher-to-chance margin, with its bootstrap interval; censored values (no crossing in
-   ``[0.01, 1]``) are counted at the ends of the range so an interval never hides them.
+5. **collapse point**: the ratio ``r`` at which the law (at the group's largest data size) has lost half of
+   the teacher-to-chance margin. Computed only when the teacher is at least ``min_margin_se`` standard errors
+   above chance; a crossing outside the measured ratios is *censored* and printed as a bound.
+
+An exactly determined fit (as many free parameters as cells) passes through the cell means: it gets no
+interval, and the report draws no finding from it.
 """
 
 from __future__ import annotations
@@ -34,12 +45,14 @@ from threadpoolctl import threadpool_limits
 
 from taskdistill.config import StrictModel
 from taskdistill.scaling.laws import DEFAULT_FORMS, Form, UnderDetermined, get_form
-from taskdistill.scaling.metrics import DEFAULT_METRICS, MetricSpec, metric_spec
+from taskdistill.scaling.metrics import DEFAULT_GENERAL, DEFAULT_METRICS, MetricSpec, metric_spec
 from taskdistill.scaling.table import GROUP_BY, ResultsError, fit_rows, teacher_levels, validate
 
 EPS = 1e-4  # smallest distance-to-ideal taken seriously (an F1 of 0.9999 is "perfect" for a log residual)
 R_LOW = 0.01  # collapse points are searched in [R_LOW, 1]
-FITS_VERSION = 1
+MAX_LOG_VAR = 4.0  # largest variance (log space) a bootstrap draw may use: sd 2 = a factor of 7 either way
+LEAK = 0.05  # slope (in log-log) of the floor at chance inside the optimiser
+FITS_VERSION = 2
 
 
 class FitSettings(StrictModel):
@@ -50,10 +63,17 @@ class FitSettings(StrictModel):
     group_by: tuple[str, ...] = GROUP_BY
     n_boot: int = 100
     n_starts: int = 12
+    boot_starts: int = 3  # starts per bootstrap refit: the full fit + (boot_starts - 1) random ones
+    cv_starts: int = 4  # random starts per cross-validation fold (folds never start from the full fit)
     huber_delta: float = 0.1
     ci: float = 0.95
-    cv_folds: int = 10
+    cv_folds: int = 10  # < 2: no cross-validation (model choice by fewest parameters, then loss)
+    extrapolate: bool = True  # run the extrapolation test
+    tie_tol: float = 0.02  # forms whose held-out log-RMSE is within 2 % of the best are a tie
     collapse_fraction: float = 0.5
+    min_margin_se: float = 4.0  # a collapse point needs the teacher >= this many SE above chance
+    general_metric: str = DEFAULT_GENERAL  # the general-knowledge metric of findings and recommendations
+    task: str = "finheadlines"  # chance levels of the in-domain metrics (a task name or YAML path)
     seed: int = 0
 
 
@@ -73,6 +93,9 @@ class FormFit:
     cv: dict[str, Any] = field(default_factory=dict)
     extrapolation: dict[str, Any] = field(default_factory=dict)
     boot: list[list[float]] = field(default_factory=list)
+    boot_teacher: list[float] = field(default_factory=list)  # the teacher level drawn with each bootstrap fit
+    exact: bool = False  # as many free parameters as cells: passes through the cell means, no interval
+    weight: float = 0.0  # share of this form in the model-averaged collapse interval
 
     @property
     def ok(self) -> bool:
@@ -80,6 +103,12 @@ class FormFit:
 
     def vector(self) -> np.ndarray:
         return np.array([self.params[n] for n in get_form(self.form).params], dtype=float)
+
+
+def predict_L(law: Form, p, D, r, cap: float | None = None) -> np.ndarray:
+    """The law's distance to ideal, floored at chance (``cap`` = chance-level distance) for bounded metrics."""
+    L = law.predict(np.asarray(p, dtype=float), np.asarray(D, dtype=float), np.asarray(r, dtype=float))
+    return L if cap is None or "Lc" in law.params else np.minimum(L, cap)
 
 
 @dataclass
@@ -97,13 +126,41 @@ class MetricFit:
     choice: str = ""
     collapse: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    teacher_stderr: float | None = None
+    n_seeds: int = 0
+    tied: list[str] = field(default_factory=list)
 
     @property
     def spec(self) -> MetricSpec:
-        return metric_spec(self.metric)
+        return metric_spec(self.metric, chance=self.chance)
+
+    @property
+    def cap(self) -> float | None:
+        return self.spec.chance_distance
 
     def best(self) -> FormFit | None:
         return self.forms.get(self.chosen) if self.chosen else None
+
+    @property
+    def identified(self) -> bool:
+        """A fit with an interval: the chosen form is not exactly determined and has bootstrap draws."""
+        ff = self.best()
+        return bool(self.status == "ok" and ff is not None and not ff.exact and ff.ci)
+
+    def draws(self, D, r, form: str | None = None) -> np.ndarray:
+        """Bootstrap draws of the predicted metric at (D, r): shape (n_draws, n_points) (0 draws: no interval)."""
+        ff = self.forms[form] if form else self.best()
+        law = get_form(ff.form)
+        D = np.atleast_1d(np.asarray(D, dtype=float)).ravel()
+        r = np.atleast_1d(np.asarray(r, dtype=float)).ravel()
+        boots = np.array(ff.boot, dtype=float).reshape(-1, len(law.params))
+        boots = boots[np.all(np.isfinite(boots), axis=1)]
+        if len(boots) < 2:
+            return np.zeros((0, len(D)))
+        spec = self.spec
+        with np.errstate(all="ignore"):
+            preds = np.stack([spec.from_distance(predict_L(law, b, D, r, self.cap)) for b in boots])
+        return preds[np.all(np.isfinite(preds), axis=1)]
 
     def predict(self, D, r, form: str | None = None, ci: float = 0.95):
         """Predicted metric values at (D, r) with a pointwise bootstrap interval: (mean, low, high)."""
@@ -113,15 +170,8 @@ class MetricFit:
         law = get_form(ff.form)
         D = np.asarray(D, dtype=float)
         r = np.asarray(r, dtype=float)
-        spec = self.spec
-        mean = spec.from_distance(law.predict(ff.vector(), D, r))
-        boots = np.array(ff.boot, dtype=float).reshape(-1, len(law.params))
-        boots = boots[np.all(np.isfinite(boots), axis=1)]
-        if len(boots) < 2:
-            return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-        with np.errstate(all="ignore"):
-            preds = np.stack([spec.from_distance(law.predict(b, D.ravel(), r.ravel())) for b in boots])
-        preds = preds[np.all(np.isfinite(preds), axis=1)]  # (np.nanquantile is ~50x slower than this)
+        mean = self.spec.from_distance(predict_L(law, ff.vector(), D, r, self.cap))
+        preds = self.draws(D, r, ff.form)
         if len(preds) < 2:
             return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         lo, hi = np.quantile(preds, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
@@ -154,6 +204,8 @@ class Fits:
     created: str = ""
     seconds: float = 0.0
     version: int = FITS_VERSION
+    task: str = "finheadlines"
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
 
     # -- lookup
     def group(self, **key: str) -> GroupFit:
@@ -211,26 +263,37 @@ def _jsonable(obj):
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-def _starts(form: Form, L, r, n: int, rng: np.random.Generator, extra=()) -> list[np.ndarray]:
+def _starts(form: Form, L, r, n: int, rng: np.random.Generator, extra=(), signed=()) -> list[np.ndarray]:
+    """``extra`` starts, then ``n`` random ones from the form's box (``signed`` parameters: random sign,
+    alternating so that both signs are tried)."""
     box = form.init_box(L, r)
     out = [np.asarray(x, dtype=float) for x in extra]
-    for _ in range(n):
-        out.append(np.array([math.exp(rng.uniform(math.log(max(lo, 1e-12)), math.log(max(hi, 2e-12))))
-                             if log else rng.uniform(lo, hi) for lo, hi, log in box]))
+    flip = np.array([name in signed for name in form.params])
+    for i in range(n):
+        x = np.array([math.exp(rng.uniform(math.log(max(lo, 1e-12)), math.log(max(hi, 2e-12))))
+                      if log else rng.uniform(lo, hi) for lo, hi, log in box])
+        out.append(np.where(flip & (i % 2 == 1), -x, x))
     return out
 
 
-def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.ndarray], delta: float = 0.1):
+def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.ndarray], delta: float = 0.1,
+            cap: float | None = None, signed: tuple[str, ...] = ()):
     """Minimise the Huber loss of log residuals over the free parameters; returns (params, loss).
 
     ``fixed`` pins parameters by name; ``starts`` are full parameter vectors (fixed entries are ignored).
+    ``cap`` floors the prediction at chance (the distance never exceeds it); ``signed`` names parameters
+    whose lower bound is mirrored below zero (the data-size term of a general-knowledge metric).
     The loss is the Huber sum divided by ``delta**2`` so that L-BFGS-B's absolute tolerances bite at a
     sensible scale whatever the size of the residuals.
     """
     names = form.params
     free = np.array([i for i, n in enumerate(names) if n not in fixed], dtype=int)
     base = np.array([fixed.get(n, np.nan) for n in names], dtype=float)
-    all_bounds = form.bounds(L)
+    all_bounds = [(-hi, hi) if n in signed else (lo, hi) for n, (lo, hi) in zip(names, form.bounds(L), strict=True)]
+    if cap is not None and "Lc" in names:  # a knee has its own floor at chance (Lc); a hard cap would leave
+        i = names.index("E")               # flat, gradient-free regions, so only its ceiling is bounded
+        all_bounds[i] = (all_bounds[i][0], min(all_bounds[i][1], cap))
+        cap = None
     bounds = [all_bounds[i] for i in free]
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
@@ -242,14 +305,19 @@ def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.nda
         p = base.copy()
         p[free] = x
         with np.errstate(all="ignore"):
-            pred = form.predict(p, D, r)
-            if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            raw = form.predict(p, D, r)
+            if not np.all(np.isfinite(raw)) or np.any(raw <= 0):
                 return 1e12, np.zeros_like(x)
+            # floored at chance: beyond the cap the prediction is cap * (raw/cap)^LEAK, a "leaky" floor that is
+            # continuous, nearly flat and never gradient-free (a hard cap strands the optimiser on a plateau)
+            over = np.zeros(len(raw), bool) if cap is None else raw > cap
+            pred = np.where(over, cap * (raw / (cap or 1.0)) ** LEAK, raw) if cap is not None else raw
             res = np.log(pred) - logL
             a = np.abs(res)
             f = np.where(a <= delta, 0.5 * res**2, delta * (a - 0.5 * delta)).sum() / delta**2
             psi = np.clip(res, -delta, delta) / delta**2  # d huber / d res
-            grad = ((psi / pred)[:, None] * form.jac(p, D, r)[:, free]).sum(axis=0)
+            dlog = np.where(over, LEAK / raw, 1.0 / pred)  # d log(pred) / d raw
+            grad = ((psi * dlog)[:, None] * form.jac(p, D, r)[:, free]).sum(axis=0)
         if not np.all(np.isfinite(grad)):
             return 1e12, np.zeros_like(x)
         return float(f), grad
@@ -264,7 +332,7 @@ def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.nda
         res = minimize(objective, x0f, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
         if np.isfinite(res.fun) and res.fun < best_f:
             best_x, best_f = res.x, float(res.fun)
-    if best_x is None:
+    if best_x is None or best_f >= 1e12:
         raise RuntimeError(f"{form.name}: every start failed")
     p = base.copy()
     p[free] = best_x
@@ -294,8 +362,13 @@ def _support(form: Form, D, r, spec: MetricSpec):
     return sup.fixed, list(sup.notes), n_free, n_cells
 
 
+def _signed(spec: MetricSpec) -> tuple[str, ...]:
+    """General-knowledge metrics may get worse with more in-domain data (forgetting): A's sign is free."""
+    return ("A",) if spec.domain == "general" else ()
+
+
 def _metric_err(spec: MetricSpec, law: Form, p, D, r, y):
-    pred_L = law.predict(p, D, r)
+    pred_L = predict_L(law, p, D, r, spec.chance_distance)
     pred_y = spec.from_distance(pred_L)
     res_log = np.log(np.maximum(pred_L, 1e-12)) - np.log(np.maximum(spec.distance(y), EPS))
     return pred_y - y, res_log
@@ -306,20 +379,24 @@ def _summ(err, res_log) -> dict[str, float]:
             "rmse_log": float(np.sqrt(np.mean(res_log**2)))}
 
 
-def _cross_validate(law, spec, D, r, y, L, fixed, p_full, n_free, settings, rng) -> dict[str, Any]:
+def _cross_validate(law, spec, D, r, y, L, fixed, n_free, fold, settings, rng) -> dict[str, Any]:
+    """Held-out error on the shared partition ``fold`` (one fold id per row, by cell)."""
     cells = _cells(D, r)
-    n_cells = cells.max() + 1
-    k = min(settings.cv_folds, n_cells)
-    fold_of_cell = rng.permutation(n_cells) % k
-    fold = fold_of_cell[cells]
     errs, logs, used = [], [], 0
-    for f in range(k):
+    for f in np.unique(fold):
         tr, te = fold != f, fold == f
         if len(np.unique(cells[tr])) <= n_free or not te.any():
             continue
-        starts = _starts(law, L[tr], r[tr], 1, rng, extra=[p_full])
         try:
-            p, _ = fit_law(law, D[tr], r[tr], L[tr], fixed, starts=starts, delta=settings.huber_delta)
+            sub_fixed = law.support(len(_levels(D[tr], 0)), len(_levels(r[tr], 3)), spec.chance_distance).fixed
+        except UnderDetermined:
+            continue
+        if set(sub_fixed) - set(fixed):  # the training part cannot identify a parameter the full fit frees
+            continue
+        starts = _starts(law, L[tr], r[tr], settings.cv_starts, rng, signed=_signed(spec))  # never the full fit
+        try:
+            p, _ = fit_law(law, D[tr], r[tr], L[tr], fixed, starts=starts, delta=settings.huber_delta,
+                           cap=spec.chance_distance, signed=_signed(spec))
         except RuntimeError:
             continue
         e, lr = _metric_err(spec, law, p, D[te], r[te], y[te])
@@ -329,7 +406,8 @@ def _cross_validate(law, spec, D, r, y, L, fixed, p_full, n_free, settings, rng)
     if not used:
         return {"folds": 0, "note": "too few cells for a held-out check"}
     s = _summ(np.concatenate(errs), np.concatenate(logs))
-    return {"folds": used, "rmse_log": s["rmse_log"], "mae": s["mae"], "bias": s["bias"]}
+    return {"folds": used, "rmse_log": s["rmse_log"], "mae": s["mae"], "bias": s["bias"], "n_cells": int(
+        len(np.unique(cells)))}
 
 
 def _extrapolate(law, spec, D, r, y, L, settings, rng) -> dict[str, Any]:
@@ -343,8 +421,12 @@ def _extrapolate(law, spec, D, r, y, L, settings, rng) -> dict[str, Any]:
         fixed, notes, n_free, n_cells = _support(law, D[tr], r[tr], spec)
     except UnderDetermined as exc:
         return {"status": "not possible", "note": f"training part: {exc}"}
-    starts = _starts(law, L[tr], r[tr], settings.n_starts, rng)
-    p, _ = fit_law(law, D[tr], r[tr], L[tr], fixed, starts=starts, delta=settings.huber_delta)
+    starts = _starts(law, L[tr], r[tr], settings.n_starts, rng, signed=_signed(spec))
+    try:
+        p, _ = fit_law(law, D[tr], r[tr], L[tr], fixed, starts=starts, delta=settings.huber_delta,
+                       cap=spec.chance_distance, signed=_signed(spec))
+    except RuntimeError as exc:
+        return {"status": "not possible", "note": str(exc)}
     out: dict[str, Any] = {"status": "ok", "train_rows": int(tr.sum()), "train_cells": n_cells,
                            "D_max": Dmax, "r_min": rmin, "notes": notes,
                            "train_D_max": float(np.max(D[tr])), "train_r_min": float(np.min(r[tr]))}
@@ -381,85 +463,210 @@ def collapse_point(predict, target: float, higher_better: bool, r_low: float = R
         return float((a + b) / 2), "ok"
 
 
-def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, teacher_fallback: str) -> dict[str, Any] | None:
+def fmt_collapse(c: dict | None) -> str:
+    """A collapse point as printed: censored values (no crossing inside the measured ratios) are bounds."""
+    if not c or not np.isfinite(c.get("r", float("nan"))):
+        return "-"
+    rmin, rmax = c.get("observed_r_min", 0.0), c.get("observed_r_max", 1.0)
+
+    def one(x):
+        return f"< {rmin:.2f}" if x < rmin - 1e-9 else f"> {rmax:.2f}" if x > rmax + 1e-9 else f"{x:.3f}"
+
+    point = one(c["r"])
+    lo, hi = c.get("ci", [float("nan")] * 2)
+    if not (c.get("identified") and np.isfinite(lo) and np.isfinite(hi)):
+        return f"{point} (no interval)"
+    if one(lo) == one(hi) == point and c.get("censored"):
+        return f"{point} (censored: the whole interval lies outside the measured ratios)"
+    return f"{point} [{one(lo)}, {one(hi)}]"
+
+
+def _no_collapse(status: str, note: str, teacher, spec, D_star, form, r_min) -> dict[str, Any]:
+    return {"r": float("nan"), "status": status, "ci": [float("nan")] * 2, "target": float("nan"),
+            "teacher": float(teacher) if teacher is not None else float("nan"), "chance": float(spec.chance),
+            "D": float(D_star), "form": form, "extrapolated": False, "observed_r_min": r_min, "far": False,
+            "censored": None, "censored_boot": None, "note": note, "boot": [], "identified": False,
+            "margin_se": None}
+
+
+def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, rng: np.random.Generator) -> dict[str, Any] | None:
+    """Collapse point of the chosen form; its interval mixes the bootstrap draws of every fitted form by weight."""
     spec = mf.spec
     ff = mf.best()
     if spec.chance is None or ff is None:
         return None
     law = get_form(ff.form)
-    teacher = mf.teacher
-    note = ""
+    r_min, r_max = float(min(mf.r_levels)), float(max(mf.r_levels))
+    teacher, se, note = mf.teacher, mf.teacher_stderr, ""
     if teacher is None:
-        teacher = float(spec.from_distance(law.predict(ff.vector(), np.array([D_star]), np.array([1.0])))[0])
-        note = teacher_fallback
-    r_min = float(min(mf.r_levels))
-    margin = (teacher - spec.chance) if spec.higher_better else (spec.chance - teacher)
+        teacher = float(spec.from_distance(predict_L(law, ff.vector(), [D_star], [1.0], mf.cap))[0])
+        note = "no teacher row: teacher level taken from the law at r = 1"
+        if spec.domain == "general":
+            return _no_collapse("margin_unknown", "no teacher row with a standard error: the teacher's margin over "
+                                "chance cannot be told from noise, no collapse point", teacher, spec, D_star,
+                                ff.form, r_min)
+    margin = spec.margin(teacher)
+    margin_se = margin / se if se and se > 0 else None
     if not margin > 0:
-        # No margin to lose (e.g. a small teacher at chance on MMLU, or too few questions to tell):
-        # "half the margin" would put the collapse at r = 1 and call it a finding.
-        return {"r": float("nan"), "status": "teacher_at_chance", "ci": [float("nan")] * 2, "target": float("nan"),
-                "teacher": float(teacher), "chance": float(spec.chance), "D": float(D_star), "form": ff.form,
-                "extrapolated": False, "observed_r_min": r_min, "far": False, "censored_boot": None,
-                "note": f"the teacher ({teacher:.3f}) is not better than chance ({spec.chance:.3f}) on this "
-                        "metric: no margin to lose, no collapse point", "boot": []}
-    target = teacher - settings.collapse_fraction * (teacher - spec.chance)
+        # "half the margin" would put the collapse at r = 1 and call it a finding
+        return _no_collapse("teacher_at_chance", f"the teacher ({teacher:.3f}) is not better than chance "
+                            f"({spec.chance:.3f}) on this metric: no margin to lose, no collapse point", teacher,
+                            spec, D_star, ff.form, r_min)
+    if margin_se is not None and margin_se < settings.min_margin_se:
+        c = _no_collapse("margin_small", f"the teacher ({teacher:.3f} ± {se:.3f}) is only {margin_se:.1f} standard "
+                         f"errors above chance ({spec.chance:.3f}), fewer than {settings.min_margin_se:g}: its margin "
+                         "cannot be told from noise, no collapse point", teacher, spec, D_star, ff.form, r_min)
+        c["margin_se"] = float(margin_se)
+        return c
+    if margin_se is None and spec.domain == "general":
+        return _no_collapse("margin_unknown", f"no standard error for the teacher's {spec.label} (column "
+                            f"{spec.stderr_column}): its margin over chance cannot be told from noise, no collapse "
+                            "point", teacher, spec, D_star, ff.form, r_min)
+    if margin_se is None:
+        note = "; ".join(x for x in (note, "no teacher standard error: margin not tested in SE") if x)
+    frac = settings.collapse_fraction
 
-    def at(p):
-        return lambda rr: spec.from_distance(law.predict(p, np.full_like(rr, D_star), rr))
+    def at(name, p, t):
+        target = t - frac * spec.margin(t) * (1 if spec.higher_better else -1)
+        return collapse_point(lambda rr: spec.from_distance(predict_L(get_form(name), p, np.full_like(rr, D_star),
+                                                                      rr, mf.cap)), target, spec.higher_better)[0]
 
-    r_c, status = collapse_point(at(ff.vector()), target, spec.higher_better)
-    boots = []
-    for b in ff.boot:
-        b = np.asarray(b, dtype=float)
-        boots.append(collapse_point(at(b), target, spec.higher_better)[0] if np.all(np.isfinite(b)) else np.nan)
-    boots_a = np.array(boots, dtype=float)
+    target = teacher - frac * (teacher - spec.chance)
+    r_c, status = collapse_point(lambda rr: spec.from_distance(predict_L(law, ff.vector(), np.full_like(rr, D_star),
+                                                                         rr, mf.cap)), target, spec.higher_better)
+    # bootstrap: draws of every fitted form with draws, in proportion to its weight (model-choice uncertainty)
+    pools = {}
+    for name, f in mf.forms.items():
+        if not f.ok or not f.boot or f.weight <= 0:
+            continue
+        vals = []
+        for b, t in zip(f.boot, f.boot_teacher or [teacher] * len(f.boot), strict=False):
+            b = np.asarray(b, dtype=float)
+            vals.append(at(name, b, t) if np.all(np.isfinite(b)) and np.isfinite(t) and spec.margin(t) > 0 else np.nan)
+        pools[name] = (f.weight, np.array(vals, dtype=float))
+    mix = []
+    n_draw = max((len(v) for _, v in pools.values()), default=0)
+    if pools:
+        names = list(pools)
+        w = np.array([pools[n][0] for n in names], dtype=float)
+        w = w / w.sum()
+        pick = rng.choice(len(names), size=n_draw, p=w)
+        for i, k in enumerate(pick):
+            v = pools[names[k]][1]
+            mix.append(v[i % len(v)])
+    boots_a = np.array(mix, dtype=float)
     fin = boots_a[np.isfinite(boots_a)]
     q = (1 - settings.ci) / 2
     ci = [float(np.quantile(fin, q)), float(np.quantile(fin, 1 - q))] if len(fin) >= 2 else [np.nan, np.nan]
+    censored = "below" if (status == "below_range" or r_c < r_min - 1e-9) else \
+        "above" if (status == "at_1" or r_c > r_max + 1e-9) else None
     return {"r": r_c, "status": status, "ci": ci, "target": float(target), "teacher": float(teacher),
             "chance": float(spec.chance), "D": float(D_star), "form": ff.form,
             "extrapolated": bool(status == "ok" and r_c < r_min - 1e-9), "observed_r_min": r_min,
-            "far": bool(status == "ok" and r_c < 0.8 * r_min),
-            "censored_boot": float(np.mean((fin <= 0.0) | (fin >= 1.0))) if len(fin) else None,
-            "note": note, "boot": [float(x) for x in boots_a]}
+            "observed_r_max": r_max, "far": bool(status == "ok" and r_c < 0.8 * r_min), "censored": censored,
+            "censored_boot": float(np.mean((fin < r_min - 1e-9) | (fin > r_max + 1e-9))) if len(fin) else None,
+            "note": note, "boot": [float(x) for x in boots_a], "identified": bool(mf.identified and len(fin) >= 2),
+            "margin_se": None if margin_se is None else float(margin_se),
+            "forms_in_interval": {n: round(float(pools[n][0]), 3) for n in pools}}
 
 
 def fit_metric(D, r, y, metric: str, *, teacher: float | None = None, settings: FitSettings | None = None,
-               boot_idx: np.ndarray | None = None, rng: np.random.Generator | None = None) -> MetricFit:
+               seeds=None, stderr=None, teacher_stderr: float | None = None, task=None,
+               rng: np.random.Generator | None = None, boot_idx=None) -> MetricFit:
     """Fit every candidate form of one metric on arrays (rows with NaN metric values are ignored).
 
-    ``boot_idx`` (n_boot x n_rows indices into these rows) lets a caller share resamples across metrics;
-    by default rows are resampled here.
+    ``seeds`` (one per row) are the seed-chains of the cluster bootstrap (default: one chain);
+    ``stderr`` (one per row, optional) the test-item standard error of each value; ``teacher_stderr`` the
+    teacher's, which gates the collapse point. ``task`` gives the chance levels (default: settings.task).
+    ``boot_idx`` is accepted for compatibility and ignored (draws are parametric).
     """
     # L-BFGS-B calls BLAS on tiny vectors; a multi-threaded BLAS spends 30x longer spinning threads than
     # computing on a shared CPU, so the whole fit runs single-threaded.
     with threadpool_limits(1):
-        return _fit_metric(D, r, y, metric, teacher=teacher, settings=settings, boot_idx=boot_idx, rng=rng)
+        return _fit_metric(D, r, y, metric, teacher=teacher, settings=settings, seeds=seeds, stderr=stderr,
+                           teacher_stderr=teacher_stderr, task=task, rng=rng)
 
 
-def _fit_metric(D, r, y, metric, *, teacher, settings, boot_idx, rng) -> MetricFit:
+def _variance_components(e: np.ndarray, seeds: np.ndarray, n_free: int, se_rel: np.ndarray | None):
+    """(ms_between, df_between, ms_within, df_within, mean rows per chain) of log residuals by seed-chain."""
+    u, inv = np.unique(seeds, return_inverse=True)
+    G, n = len(u), len(e)
+    m = np.bincount(inv).astype(float)
+    means = np.bincount(inv, weights=e) / m
+    ss_w = float(np.sum((e - means[inv]) ** 2))
+    df_w = max(1, n - G - max(0, n_free - 1))
+    ms_w = ss_w / df_w
+    if se_rel is not None and np.isfinite(se_rel).any():
+        ms_w = max(ms_w, float(np.nanmean(se_rel**2)))  # never less scatter than the test items imply
+    if G >= 2:
+        ms_b = float(np.sum(m * (means - e.mean()) ** 2) / (G - 1))
+        return ms_b, G - 1, ms_w, df_w, float(n / G)
+    return 0.0, 0, ms_w, df_w, float(n)
+
+
+def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, teacher_se, settings, rng):
+    """Parametric cluster bootstrap (see the module docstring): (draws, teacher draws, notes)."""
+    cap, signed = spec.chance_distance, _signed(spec)
+    pred = predict_L(law, p, Dv, rv, cap)
+    e = np.log(Lv) - np.log(np.maximum(pred, 1e-12))
+    ms_b, df_b, ms_w, df_w, m = _variance_components(e, sv, n_free, se_rel)
+    chains, inv = np.unique(sv, return_inverse=True)
+    draws, tdraws = [], []
+    for _ in range(settings.n_boot):
+        mw = ms_w * df_w / rng.chisquare(df_w)
+        var_u = 0.0
+        if df_b:
+            mb = ms_b * df_b / rng.chisquare(df_b)
+            var_u = max(0.0, (mb - mw) / m)
+        mw, var_u = min(mw, MAX_LOG_VAR), min(var_u, MAX_LOG_VAR)  # a near-zero chi-square draw must not overflow
+        z = rng.normal(0, math.sqrt(var_u), len(chains))[inv] + rng.normal(0, math.sqrt(mw), len(e))
+        Ls = np.clip(pred * np.exp(np.clip(z, -30, 30)), EPS, 1e3 * float(np.max(Lv)))
+        starts = _starts(law, Ls, rv, max(0, settings.boot_starts - 1), rng, extra=[p], signed=signed)
+        try:
+            pb, _ = fit_law(law, Dv, rv, Ls, fixed, starts=starts, delta=settings.huber_delta, cap=cap, signed=signed)
+            draws.append([float(v) for v in pb])
+        except RuntimeError:
+            draws.append([np.nan] * len(p))
+        t = teacher if teacher is None or not teacher_se else float(teacher + rng.normal(0, teacher_se))
+        tdraws.append(float("nan") if t is None else t)
+    notes = []
+    if df_b == 0:
+        notes.append("one seed-chain: the chain offset cannot be separated from the law (intervals assume none)")
+    return draws, tdraws, notes
+
+
+def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_stderr, task, rng) -> MetricFit:
     settings = settings or FitSettings()
     rng = rng or np.random.default_rng(settings.seed)
-    spec = metric_spec(metric)
+    spec = metric_spec(metric, task if task is not None else settings.task)
+    if spec.ideal is None:
+        raise ResultsError(f"{metric}: has no ideal value, so no distance-to-ideal law can be fitted")
     D = np.asarray(D, dtype=float)
     r = np.asarray(r, dtype=float)
     y = np.asarray(y, dtype=float)
-    n_all = len(y)
+    seeds = np.zeros(len(y), int) if seeds is None else np.asarray(seeds)
+    stderr = None if stderr is None else np.asarray(stderr, dtype=float)
     valid = np.isfinite(y) & np.isfinite(D) & np.isfinite(r)
-    if boot_idx is None:
-        boot_idx = rng.integers(0, n_all, size=(settings.n_boot, n_all)) if n_all else np.zeros((0, 0), int)
-    Dv, rv, yv = D[valid], r[valid], y[valid]
+    Dv, rv, yv, sv = D[valid], r[valid], y[valid], seeds[valid]
     Lv = np.maximum(spec.distance(yv), EPS)
+    se_rel = None if stderr is None else stderr[valid] / Lv
     mf = MetricFit(metric=metric, status="ok", n_rows=int(valid.sum()),
                    n_cells=int(len(np.unique(_cells(Dv, rv)))) if len(yv) else 0,
                    D_levels=[float(x) for x in _levels(Dv, 0)], r_levels=[float(x) for x in _levels(rv, 3)],
-                   teacher=teacher, chance=spec.chance)
+                   teacher=teacher, chance=spec.chance, teacher_stderr=teacher_stderr,
+                   n_seeds=int(len(np.unique(sv))))
     if (spec.distance(yv) < -1e-9).any():
         mf.notes.append(f"{int((spec.distance(yv) < -1e-9).sum())} value(s) beyond the ideal {spec.ideal}: clipped")
     if len(yv) < 2:
         mf.status = "under-determined"
         mf.notes.append(f"only {len(yv)} finished row(s) with a value")
         return mf
+    cap, signed = spec.chance_distance, _signed(spec)
+    # one cross-validation partition (by cell) for every form
+    cells = _cells(Dv, rv)
+    n_cells = int(cells.max()) + 1
+    k = min(settings.cv_folds, n_cells)
+    fold = (rng.permutation(n_cells) % max(k, 1))[cells]
     for fname in settings.forms:
         law = get_form(fname)
         try:
@@ -468,38 +675,27 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, boot_idx, rng) -> MetricF
             mf.forms[fname] = FormFit(fname, "under-determined", notes=[str(exc)])
             continue
         ff = FormFit(fname, "ok", notes=notes, fixed=sorted(fixed), n_free=n_free)
-        if n_free == n_cells:
-            ff.notes.append("exactly determined (as many free parameters as cells): no held-out check")
+        if n_free >= n_cells:
+            ff.exact = True
+            ff.notes.append("exactly determined (as many free parameters as cells): the law passes through the "
+                            "cell means; no interval, no held-out check, no finding")
         try:
-            p, loss = fit_law(law, Dv, rv, Lv, fixed, starts=_starts(law, Lv, rv, settings.n_starts, rng),
-                              delta=settings.huber_delta)
+            p, loss = fit_law(law, Dv, rv, Lv, fixed, starts=_starts(law, Lv, rv, settings.n_starts, rng, signed=signed),
+                              delta=settings.huber_delta, cap=cap, signed=signed)
         except RuntimeError as exc:
             mf.forms[fname] = FormFit(fname, "failed", notes=[str(exc)])
             continue
         ff.params = {n: float(v) for n, v in zip(law.params, p, strict=True)}
         ff.loss = loss
-        ff.cv = _cross_validate(law, spec, Dv, rv, yv, Lv, fixed, p, n_free, settings, rng)
-        ff.extrapolation = _extrapolate(law, spec, Dv, rv, yv, Lv, settings, rng)
-        # bootstrap: resample rows of the group, keep those with a value, refit warm-started from the full fit
-        boots = []
-        if len(yv) <= n_free:  # every resample is fitted exactly: the spread would be zero, not certainty
-            ff.notes.append("no bootstrap interval: no more rows than free parameters")
-            boot_idx_form = boot_idx[:0]
-        else:
-            boot_idx_form = boot_idx
-        for idx in boot_idx_form:
-            idx = idx[valid[idx]]
-            if len(idx) < 2:
-                boots.append([np.nan] * len(p))
-                continue
-            try:
-                pb, _ = fit_law(law, D[idx], r[idx], np.maximum(spec.distance(y[idx]), EPS), fixed,
-                                starts=[p], delta=settings.huber_delta)
-                boots.append([float(v) for v in pb])
-            except RuntimeError:
-                boots.append([np.nan] * len(p))
-        ff.boot = boots
-        B = np.array(boots, dtype=float).reshape(-1, len(p))
+        ff.cv = (_cross_validate(law, spec, Dv, rv, yv, Lv, fixed, n_free, fold, settings, rng) if k >= 2
+                 else {"folds": 0, "note": "cross-validation off"})
+        ff.extrapolation = (_extrapolate(law, spec, Dv, rv, yv, Lv, settings, rng) if settings.extrapolate
+                            else {"status": "not run", "note": "extrapolation test off"})
+        if not ff.exact and settings.n_boot > 0:
+            ff.boot, ff.boot_teacher, bnotes = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free,
+                                                          teacher, teacher_stderr, settings, rng)
+            ff.notes.extend(bnotes)
+        B = np.array(ff.boot, dtype=float).reshape(-1, len(p))
         B = B[np.all(np.isfinite(B), axis=1)]
         q = (1 - settings.ci) / 2
         if len(B) >= 2:
@@ -513,41 +709,75 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, boot_idx, rng) -> MetricF
         return mf
     with_cv = {k: v for k, v in ok.items() if v.cv.get("folds")}
     if with_cv:
-        mf.chosen = min(with_cv, key=lambda k: with_cv[k].cv["rmse_log"])
-        mf.choice = f"lowest held-out log-RMSE over {with_cv[mf.chosen].cv['folds']}-fold cross-validation by cell"
+        best = min(with_cv, key=lambda k: (with_cv[k].cv["rmse_log"], with_cv[k].n_free))
+        b = with_cv[best].cv["rmse_log"]
+        tied = sorted((k for k, v in with_cv.items() if v.cv["rmse_log"] <= b * (1 + settings.tie_tol) + 1e-12),
+                      key=lambda k: (with_cv[k].n_free, with_cv[k].cv["rmse_log"]))
+        mf.chosen = tied[0]  # among tied forms: the fewest free parameters
+        folds = with_cv[mf.chosen].cv["folds"]
+        if len(tied) > 1:
+            mf.tied = tied
+            mf.choice = (f"tie on held-out log-RMSE ({', '.join(tied)} within {settings.tie_tol:.0%} over {folds}-fold "
+                         "cross-validation by cell): the form with fewest free parameters is shown")
+        else:
+            mf.choice = f"lowest held-out log-RMSE over {folds}-fold cross-validation by cell"
+        # weights for the model-averaged interval: Gaussian held-out likelihood over the cells
+        for v in with_cv.values():
+            v.weight = float((b / max(v.cv["rmse_log"], 1e-12)) ** v.cv.get("n_cells", 1))
+        tot = sum(v.weight for v in with_cv.values())
+        for v in with_cv.values():
+            v.weight = v.weight / tot
     else:
         mf.chosen = min(ok, key=lambda k: (ok[k].n_free, ok[k].loss))
-        mf.choice = "no held-out check possible (too few cells): fewest free parameters, then lowest loss"
+        same = [k for k in ok if ok[k].n_free == ok[mf.chosen].n_free
+                and abs(ok[k].loss - ok[mf.chosen].loss) <= 1e-9 * max(1.0, abs(ok[mf.chosen].loss))]
+        if len(same) > 1:
+            mf.tied = sorted(same)
+            mf.choice = (f"no held-out check possible (too few cells); {', '.join(mf.tied)} fit equally well: a tie "
+                         f"({mf.chosen} shown)")
+        else:
+            mf.choice = "no held-out check possible (too few cells): fewest free parameters, then lowest loss"
         mf.notes.append("model choice not validated on held-out cells")
-    mf.collapse = _collapse(mf, float(np.max(Dv)), settings,
-                            "no teacher row: teacher level taken from the law at r = 1")
+        ok[mf.chosen].weight = 1.0
+    mf.collapse = _collapse(mf, float(np.max(Dv)), settings, rng)
     return mf
 
 
+def _finite_ci(x: np.ndarray, ci: float) -> list[float]:
+    x = x[np.isfinite(x)]
+    q = (1 - ci) / 2
+    return [float(np.quantile(x, q)), float(np.quantile(x, 1 - q))] if len(x) >= 2 else [float("nan")] * 2
+
+
 def _gaps(g: GroupFit, settings: FitSettings) -> list[dict[str, Any]]:
-    """Paired bootstrap of collapse(general metric) - collapse(in-domain metric): > 0 means general knowledge
-    collapses at a milder compression than in-domain quality."""
+    """Bootstrap of collapse(general metric) - collapse(in-domain metric): > 0 means general knowledge
+    collapses at a milder compression than in-domain quality. No interval when either side has no draws."""
     out = []
+
     def has(m):
-        return m.collapse and m.collapse["status"] != "teacher_at_chance"
+        return m.collapse and m.collapse["status"] not in ("teacher_at_chance", "margin_small", "margin_unknown")
 
     gen = [m for m in g.metrics.values() if has(m) and m.spec.domain == "general"]
     ind = [m for m in g.metrics.values() if has(m) and m.spec.domain == "in-domain"]
-    q = (1 - settings.ci) / 2
     for a in gen:
         for b in ind:
             ba, bb = np.array(a.collapse["boot"], float), np.array(b.collapse["boot"], float)
-            diff = ba - bb
-            diff = diff[np.isfinite(diff)]
-            ci = [float(np.quantile(diff, q)), float(np.quantile(diff, 1 - q))] if len(diff) >= 2 else [np.nan] * 2
+            n = min(len(ba), len(bb))  # one side may have no draws (e.g. measured on a single seed)
+            diff = ba[:n] - bb[:n]
+            ci = _finite_ci(diff, settings.ci) if n else [float("nan")] * 2
+            fin = diff[np.isfinite(diff)]
             out.append({"general": a.metric, "indomain": b.metric, "gap": a.collapse["r"] - b.collapse["r"],
-                        "ci": ci, "p_general_first": float(np.mean(diff > 0)) if len(diff) else None,
-                        "r_general": a.collapse["r"], "r_indomain": b.collapse["r"]})
+                        "ci": ci, "p_general_first": float(np.mean(fin > 0)) if len(fin) else None,
+                        "r_general": a.collapse["r"], "r_indomain": b.collapse["r"],
+                        "identified": bool(a.collapse.get("identified") and b.collapse.get("identified")
+                                           and np.all(np.isfinite(ci))),
+                        "censored": bool(a.collapse.get("censored") or b.collapse.get("censored"))})
     return out
 
 
-def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, progress: bool = False) -> Fits:
-    """Fit every metric of every group of a results table.
+def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=None, progress: bool = False) -> Fits:
+    """Fit every metric of every group of a results table; ``task`` (a Task, name or path; default
+    ``settings.task``) gives the in-domain chance levels.
 
     Raises :class:`ResultsError` when nothing at all can be fitted (e.g. fewer than two finished student
     rows); under-determined groups/metrics are kept with a note instead, so a small grid still reports.
@@ -555,8 +785,12 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, progress
     from datetime import UTC, datetime
 
     from taskdistill.info import versions
+    from taskdistill.scaling.compare import compare_all
+    from taskdistill.task import load_task
 
     settings = settings or FitSettings()
+    task_arg = load_task(task if task is not None else settings.task)
+    settings = settings.model_copy(update={"task": task_arg.name})  # recorded with the fits
     t0 = time.perf_counter()
     if "source" not in df.attrs:
         df.attrs["source"] = "results table"
@@ -576,30 +810,30 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, progress
         if col not in rows.columns:
             raise ResultsError(f"group-by column {col!r} is not in the results table")
     groups = []
-    grouped = list(rows.groupby(list(settings.group_by), sort=True, dropna=False))
-    tasks = [(k, g) for k, g in grouped]
+    tasks = list(rows.groupby(list(settings.group_by), sort=True, dropna=False))
     bar = None
     if progress:
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         bar.start()
-        task = bar.add_task("fitting scaling laws", total=len(tasks) * len(metrics))
+        ptask = bar.add_task("fitting scaling laws", total=len(tasks) * len(metrics))
     try:
         for gi, (key, g) in enumerate(tasks):
             key = key if isinstance(key, tuple) else (key,)
             gkey = {c: str(v) for c, v in zip(settings.group_by, key, strict=True)}
-            rng = np.random.default_rng([settings.seed, gi])
-            n = len(g)
-            boot_idx = rng.integers(0, n, size=(settings.n_boot, n))
-            gf = GroupFit(key=gkey, n_rows=n)
+            gf = GroupFit(key=gkey, n_rows=len(g))
             D = g["dataset_size"].to_numpy(float)
             r = g["params_ratio"].to_numpy(float)
-            for m in metrics:
+            for mi, m in enumerate(metrics):
+                rng = np.random.default_rng([settings.seed, gi, mi])
+                se_col = f"{m}_stderr"
                 gf.metrics[m] = fit_metric(D, r, g[m].to_numpy(float), m, teacher=teacher.get(m),
-                                           settings=settings, boot_idx=boot_idx, rng=rng)
+                                           teacher_stderr=teacher.get(se_col), settings=settings,
+                                           seeds=g["seed"].to_numpy(), task=task_arg, rng=rng,
+                                           stderr=g[se_col].to_numpy(float) if se_col in g else None)
                 if bar:
-                    bar.advance(task)
+                    bar.advance(ptask)
             gf.gaps = _gaps(gf, settings)
             groups.append(gf)
     finally:
@@ -608,7 +842,10 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, progress
     if not any(m.status == "ok" for g in groups for m in g.metrics.values()):
         raise ResultsError(f"{df.attrs.get('source')}: too few points to fit any law in any group: "
                            + "; ".join(f"{g.name}: {g.n_rows} rows" for g in groups))
+    comparisons = compare_all(df, metrics=[m for m in (metrics[0] if metrics else None, settings.general_metric)
+                                           if m and m in metrics], ci=settings.ci, task=task_arg)
+    task_name = task_arg.name
     return Fits(settings=settings.model_dump(mode="json"), groups=groups, teacher=teacher, n_rows=len(df),
                 n_fitted_rows=len(rows), n_failed=n_failed, source=str(df.attrs.get("source")), notes=notes,
                 versions=versions(), created=datetime.now(UTC).isoformat(timespec="seconds"),
-                seconds=round(time.perf_counter() - t0, 2))
+                seconds=round(time.perf_counter() - t0, 2), task=str(task_name), comparisons=comparisons)

@@ -8,6 +8,12 @@ range of each group — ratios from the harshest measured ratio to the mildest, 
 to the largest measured — plus a **mild** extrapolation margin (ratios down to ``0.8 x`` the harshest, data up
 to ``2 x`` the largest), always flagged. Nothing further out is ever proposed; if nothing qualifies the
 answer says so and shows the best the laws predict within the constraints.
+
+Alternatives (the best setting of every other group) are compared with the answer at the answer's ratio and
+data size: the difference of their predictions on the first constraint, with the interval of that difference
+from the two fits' bootstrap draws; an interval that contains zero makes the two *indistinguishable*, and the
+answer says so. ``confident=True`` needs an interval: when the fit has none (an exactly determined law), it
+refuses with a message instead of falling back to the point prediction.
 """
 
 from __future__ import annotations
@@ -73,8 +79,29 @@ def _nearest_target(results: pd.DataFrame | None, r: float) -> float | None:
 def _iv(lo: float, hi: float) -> str:
     """A printed interval, or why there is none (a fit with no more rows than parameters has no bootstrap)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "[no interval: too few rows to bootstrap]"
+        return "[no interval: exactly determined law or too few rows]"
     return f"[{lo:.3f}, {hi:.3f}]"
+
+
+def _difference(best: dict, other: dict, cons: list[Constraint], fits: Fits) -> dict[str, Any]:
+    """Answer minus alternative on the first constraint's metric, both at the answer's (D, r), with the
+    interval of the difference from the two fits' bootstrap draws (independent fits: draws paired at random)."""
+    metric = cons[0].metric if cons else next(iter(best["pred"]))
+    ci = fits.settings.get("ci", 0.95)
+    D, r = np.array([best["D"]]), np.array([best["r"]])
+    ga, gb = best["group"].metrics.get(metric), other["group"].metrics.get(metric)
+    if ga is None or gb is None or ga.status != "ok" or gb.status != "ok":
+        return {"metric": metric, "text": "no fit to compare"}
+    est = float(ga.predict(D, r)[0][0] - gb.predict(D, r)[0][0])
+    da, db = ga.draws(D, r)[:, 0], gb.draws(D, r)[:, 0]
+    n = min(len(da), len(db))
+    if n < 2:
+        return {"metric": metric, "difference": est, "low": None, "high": None, "indistinguishable": None,
+                "text": f"{est:+.3f}, no interval"}
+    lo, hi = np.quantile(da[:n] - db[:n], [(1 - ci) / 2, 1 - (1 - ci) / 2])
+    return {"metric": metric, "difference": est, "low": float(lo), "high": float(hi),
+            "indistinguishable": bool(lo <= 0 <= hi),
+            "text": f"{metric_spec(metric).label} difference {est:+.3f} [{lo:+.3f}, {hi:+.3f}]"}
 
 
 def _fmt_D(D: float) -> str:
@@ -84,7 +111,7 @@ def _fmt_D(D: float) -> str:
 def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None = None,
               max_params: float | None = None, min_mmlu: float | None = None, max_nll: float | None = None,
               max_data: float | None = None, params: float | None = None, confident: bool = False,
-              f1_metric: str = "indomain.macro_f1",
+              f1_metric: str = "indomain.macro_f1", general_metric: str | None = None,
               supervision: str | None = None, method: str | None = None, schedule: str | None = None,
               n_grid: int = 40, top: int = 5) -> Recommendation:
     """Cheapest setting predicted to meet every constraint (see module docstring for "cheapest").
@@ -94,10 +121,11 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
     fixes it instead ("my student will have this size: how much data, which supervision?").
     """
     cons = []
+    general_metric = general_metric or fits.settings.get("general_metric", "mmlu.acc")
     if min_f1 is not None:
         cons.append(Constraint(f1_metric, float(min_f1), "min"))
     if min_mmlu is not None:
-        cons.append(Constraint("mmlu.acc", float(min_mmlu), "min"))
+        cons.append(Constraint(general_metric, float(min_mmlu), "min"))
     if max_nll is not None:
         cons.append(Constraint("indomain.nll", float(max_nll), "max"))
     desc = [str(c) for c in cons]
@@ -145,9 +173,13 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         for c in cons:
             mean, lo, hi = preds[c.metric]
             spec = metric_spec(c.metric)
+            if confident and not np.isfinite(lo).any():
+                notes.append(f"{g.name}: no interval for {spec.label} (the law is exactly determined or has no "
+                             "bootstrap draws): --confident cannot check it")
+                good &= False
+                continue
             conservative = (lo if spec.higher_better else hi) if confident else mean
-            conservative = np.where(np.isfinite(conservative), conservative, mean)
-            good &= c.met(conservative)
+            good &= c.met(conservative) & (np.isfinite(conservative) | (not confident))
         r_ex = rr < r_lo - 1e-9
         d_ex = dd > D_hi + 1e-9
         for i in range(len(rr)):
@@ -173,6 +205,11 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
                 "predicted": {m: {"mean": v[0], "low": v[1], "high": v[2]} for m, v in c["pred"].items()}}
 
     good = [c for c in cands if c["good"]]
+    if confident and not good and any("--confident cannot check" in n for n in notes):
+        return Recommendation(False, "--confident needs an interval on every constrained prediction, and the fits "
+                              "have none here (exactly determined laws or no bootstrap draws): refusing rather than "
+                              "answering from point predictions. Drop --confident for a point answer, or add data "
+                              "sizes, ratios or seeds.", desc, notes=notes)
     if not good:
         # the best that is possible within the limits, measured on the first constraint
         head = cons[0] if cons else None
@@ -212,8 +249,13 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
         if c["group"].name in seen:
             continue
         seen.add(c["group"].name)
-        alts.append(describe(c))
+        alts.append({**describe(c), "vs_answer": _difference(best, c, cons, fits)})
         if len(alts) >= top:
             break
+    same = [a for a in alts if a["vs_answer"].get("indistinguishable")]
+    if same:
+        msg += (". Indistinguishable at this setting (interval of the difference contains 0): "
+                + "; ".join(f"{a['supervision']}/{a['method']}/{a['schedule']} ({a['vs_answer']['text']})"
+                            for a in same))
     return Recommendation(True, msg, desc, setting=s, predicted=s["predicted"], extrapolated=ex, confident=conf,
                           alternatives=alts, notes=notes)

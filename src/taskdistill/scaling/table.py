@@ -1,7 +1,7 @@
 """Reading and checking the results table (one row per evaluated model) that fits and reports consume.
 
-The sweep writes the table into its SQLite store (``taskdistill.sweep.store.load_results``); any CSV or
-parquet export with the same columns works too, which keeps fitting and reporting usable on results from
+The sweep writes the table into its SQLite store (read by the command layer, which passes a reader here:
+this stage never imports the sweep); any CSV or parquet export with the same columns works too, which keeps fitting and reporting usable on results from
 elsewhere. Checks here turn a bad table into an error naming the file, row and column, instead of a NaN
 that silently poisons a fit.
 """
@@ -44,30 +44,24 @@ def read_results(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def load_sweep(sweep_dir: str | Path) -> pd.DataFrame:
-    """Results of a sweep folder through the sweep's own store (the single source of truth)."""
-    sweep_dir = Path(sweep_dir)
-    if not sweep_dir.exists():
-        raise ResultsError(f"sweep folder not found: {sweep_dir}")
-    try:
-        from taskdistill.sweep.store import load_results
-    except ImportError as exc:
-        raise ResultsError(
-            f"cannot read sweep {sweep_dir}: taskdistill.sweep.store is not available ({exc}); "
-            "export the results to CSV/parquet and pass --results instead") from exc
-    try:
-        df = load_results(sweep_dir, include_failed=True)  # failed cells are counted in the report
-    except TypeError:
-        df = load_results(sweep_dir)
-    df.attrs["source"] = str(sweep_dir)
-    return df
+def load_table(sweep: str | Path | None = None, results: str | Path | None = None, *,
+               read_sweep=None) -> pd.DataFrame:
+    """Exactly one of a sweep folder or a results file -> validated table (see :func:`validate`).
 
-
-def load_table(sweep: str | Path | None = None, results: str | Path | None = None) -> pd.DataFrame:
-    """Exactly one of a sweep folder or a results file -> validated table (see :func:`validate`)."""
+    A sweep folder is read by ``read_sweep(path) -> DataFrame`` (the command layer passes the sweep store's
+    reader; this stage never imports the sweep)."""
     if (sweep is None) == (results is None):
         raise ResultsError("give exactly one of a sweep folder (--sweep) or a results file (--results)")
-    df = load_sweep(sweep) if sweep is not None else read_results(results)
+    if sweep is not None:
+        if not Path(sweep).exists():
+            raise ResultsError(f"sweep folder not found: {sweep}")
+        if read_sweep is None:
+            raise ResultsError(f"cannot read sweep {sweep} here: export its results to CSV/parquet and pass "
+                               "--results instead")
+        df = read_sweep(Path(sweep))
+        df.attrs["source"] = str(sweep)
+    else:
+        df = read_results(results)
     return validate(df)
 
 
@@ -101,7 +95,7 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise ResultsError(f"{source}: row {i}: column {col!r} = {out[col].iloc[i]!r} is outside [{lo}, {hi}]")
     out["seed"] = out["seed"].fillna(0).astype(int)
-    from taskdistill.scaling.metrics import METRICS
+    from taskdistill.scaling.metrics import METRIC_COLUMNS as METRICS
 
     # the metrics the laws know must be numbers; other indomain.*/mmlu.* columns (scoring variant, ...) are
     # kept as they are unless they happen to be numeric
