@@ -12,8 +12,10 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskdistill.errors import TaskdistillError
 
-class AssetMissingError(FileNotFoundError):
+
+class AssetMissingError(TaskdistillError, FileNotFoundError):
     """An asset package is not installed (or does not carry the expected file)."""
 
 

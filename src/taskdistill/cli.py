@@ -13,6 +13,7 @@ import os
 import typer
 from typer.core import TyperGroup
 
+from taskdistill.console import quiet, set_quiet
 from taskdistill.errors import TaskdistillError, error_line
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,17 +44,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-STATE = {"quiet": False}
 STAGES = ("task", "data", "teacher", "prune", "distill", "evaluate", "sweep", "scaling", "report")
 
 
 @app.callback()
 def main(quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print results and errors.")) -> None:
-    STATE["quiet"] = quiet
-
-
-def quiet() -> bool:
-    return STATE["quiet"]
+    set_quiet(quiet)
 
 
 @app.command()
@@ -78,19 +74,18 @@ def run(
     workers: int | None = typer.Option(None, "--workers", "-j"),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address"),
     demo_n: int = typer.Option(5, "--demo-headlines", help="test inputs shown with the teacher's top labels"),
+    task: str | None = typer.Option(None, "--task", help="run the preset on this task instead (a built-in name or "
+                                    "a task YAML); the sweep folder becomes runs/<preset>-<task>"),
+    data: str | None = typer.Option(None, "--data", help="a dataset folder for --task (from `taskdistill data "
+                                    "import`)"),
 ) -> None:
     """The main job: data -> teacher -> annotations -> iterative pruning -> distillation -> evaluation
     -> scaling fits -> report. Reruns reuse every finished stage."""
-    from taskdistill.config import ConfigError
+    from taskdistill.errors import InputError
     from taskdistill.pipeline import run_main
 
     if preset and config:
-        typer.echo("error: pass either --preset or --config, not both", err=True)
-        raise typer.Exit(2)
-    try:
-        code = run_main(preset=preset, config=config, out=out, executor=executor, workers=workers,
-                        address=address, demo_n=demo_n, quiet=quiet())
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise InputError("--preset/--config", "pass either --preset or --config, not both")
+    code = run_main(preset=preset, config=config, out=out, executor=executor, workers=workers,
+                    address=address, demo_n=demo_n, quiet=quiet(), task=task, data=data)
     raise typer.Exit(code)

@@ -13,10 +13,12 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from taskdistill.errors import TaskdistillError
+
 T = TypeVar("T", bound="StrictModel")
 
 
-class ConfigError(ValueError):
+class ConfigError(TaskdistillError, ValueError):
     """A config file or value that cannot be used; the message names the file and field."""
 
 
@@ -34,11 +36,19 @@ def load_yaml(path: str | Path, model: type[T]) -> T:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
+    return validate(model, raw, str(path))
+
+
+def validate(model: type[T], raw: dict, where: str = "options") -> T:
+    """``model.model_validate(raw)``, with pydantic's errors turned into a ``ConfigError`` naming
+    ``where`` (a file, or the command-line options) and each offending field and value."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{path}: invalid config for {model.__name__}:"]
+        parts = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-            lines.append(f"  field '{loc}': {err['msg']}")
-        raise ConfigError("\n".join(lines)) from exc
+            got = f" (got {err['input']!r})" if err.get("type") != "extra_forbidden" and "input" in err \
+                and not isinstance(err["input"], dict) else ""
+            parts.append(f"field '{loc}': {err['msg']}{got}")
+        raise ConfigError(f"{where}: invalid {model.__name__}: " + "; ".join(parts)) from exc

@@ -127,8 +127,9 @@ def _stdout() -> Console:
 
 def run_main(preset: str | None = None, config: str | Path | None = None, out: str | Path | None = None,
              executor: str | None = None, workers: int | None = None, address: str | None = None,
-             demo_n: int = 5, quiet: bool = False) -> int:
-    """Run the whole job; returns the process exit code (1 when a cell failed)."""
+             demo_n: int = 5, quiet: bool = False, task: str | None = None, data: str | None = None) -> int:
+    """Run the whole job; returns the process exit code (1 when a cell failed). ``task`` / ``data`` run
+    the preset or spec on another task and dataset folder (paths relative to the working directory)."""
     from taskdistill.cache import output_lock
     from taskdistill.sweep.executors import check_run
     from taskdistill.sweep.stages import QUIET_ENV
@@ -137,7 +138,7 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
     os.environ[QUIET_ENV] = "1" if quiet else "0"
     console = Console(stderr=True, quiet=quiet)
     spec_file = Path(config) if config else preset_path(preset or DEFAULT_PRESET)
-    spec: SweepSpec = load_spec(spec_file)
+    spec: SweepSpec = load_spec(spec_file, task=task, data=data)
     sweep_dir = Path(out) if out else Path("runs") / spec.name
     check_run(spec, sweep_dir, executor=executor, workers=workers)  # before anything is written
     with output_lock(sweep_dir):  # one `run` / `sweep run` per sweep folder

@@ -62,5 +62,10 @@ def test_generate_then_stats(tmp_path):
     r = runner.invoke(app, ["data", "generate", "--task", "finheadlines-coarse", "--size", "50", "--out",
                             str(tmp_path / "coarse")])
     assert r.exit_code == 2 and "template backend is the FinHeadlineMix grammar" in r.output
-    r = runner.invoke(app, ["data", "generate", "--out", str(out), "--size", "110", "--seed", "2"])
-    assert r.exit_code != 0 and "different generation settings" in str(r.exception)
+    r = runner.invoke(app, ["data", "generate", "--out", str(out), "--size", "110", "--seed", "2",
+                            "--test-per-class", "1", "--val-per-class", "1"])
+    assert r.exit_code == 2 and "different generation settings (batch_size, difficulty, seed)" in r.output, r.output
+    # too small for the default split sizes: refused before any generation, saying which sizes work
+    r = runner.invoke(app, ["data", "generate", "--out", str(tmp_path / "small"), "--size", "300"])
+    assert r.exit_code == 2 and "--size 300: too small" in r.output and "use --size >= 1085" in r.output, r.output
+    assert not (tmp_path / "small").exists()

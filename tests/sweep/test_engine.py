@@ -219,6 +219,11 @@ def test_kill_9_mid_run_then_resume_has_all_rows_no_duplicates(tmp_path):
     assert per_stage["annotate"] == 1 and per_stage["teacher"] == 1
     assert Counter(n.stage for n in unique_nodes(expand(spec)).values())["distill"] <= per_stage["distill"] \
         <= Counter(n.stage for n in unique_nodes(expand(spec)).values())["distill"] + 1
+    # the killed run's temporary folders (.<node>.*.tmp, work folders) are gone after the resume
+    home = Path(os.environ["TASKDISTILL_HOME"])
+    left = [p for root in (home, sweep) for p in root.rglob("*") if p.name.endswith(".tmp")
+            or (p.parent.name == ".work" and p.is_dir())]
+    assert not left, left
 
 
 def test_local_worker_processes(tmp_path):

@@ -11,43 +11,18 @@ Bad input (a file, a row, a task) prints one line ``error: <file/field>: <what>`
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
+from taskdistill.checks import check_out_file, check_out_folder
+from taskdistill.console import quiet
+from taskdistill.errors import InputError
 from taskdistill.task import DEFAULT_TASK
 
 data_app = typer.Typer(help="Datasets of a task: import your own file, generate, validate, statistics.",
                        no_args_is_help=True)
 TASK_HELP = "Task: a built-in name (finheadlines, finheadlines-coarse) or a task YAML file."
-
-
-def quiet() -> bool:
-    """The global ``--quiet`` flag (the app's state, read when a command runs)."""
-    from taskdistill.cli import quiet as app_quiet
-
-    return app_quiet()
-
-
-def _fail(msg: str) -> None:
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _user_errors():
-    """Errors caused by the user's files or settings: one line, exit code 2."""
-    from taskdistill.data.default import DatasetError
-    from taskdistill.data.loader import DataValidationError
-    from taskdistill.data.splits import SplitError
-    from taskdistill.data.synth.backends import BackendError
-    from taskdistill.task import TaskError
-
-    try:
-        yield
-    except (DataValidationError, SplitError, TaskError, DatasetError, BackendError) as exc:
-        _fail(str(exc))
 
 
 def _parse_map(items: list[str] | None, what: str = "SRC=DEST") -> dict[str, str] | None:
@@ -56,7 +31,7 @@ def _parse_map(items: list[str] | None, what: str = "SRC=DEST") -> dict[str, str
     out = {}
     for it in items:
         if "=" not in it:
-            _fail(f"--map expects {what}, got {it!r}")
+            raise InputError("--map", f"expects {what}, got {it!r}")
         src, dst = it.split("=", 1)
         out[src] = dst
     return out
@@ -65,8 +40,7 @@ def _parse_map(items: list[str] | None, what: str = "SRC=DEST") -> dict[str, str
 def _load_task(spec: str | Path):
     from taskdistill.task import load_task
 
-    with _user_errors():
-        return load_task(spec)
+    return load_task(spec)
 
 
 @data_app.command("import")
@@ -88,11 +62,11 @@ def import_(
     from taskdistill.data.stats import stats_table
 
     if on_bad not in ("error", "skip"):
-        _fail(f"--on-bad must be error or skip, got {on_bad!r}")
+        raise InputError("--on-bad", f"must be error or skip, got {on_bad!r}")
+    check_out_folder(out)
     t = _load_task(task)
-    with _user_errors():
-        m = import_file(file, t, out, mapping=_parse_map(map_, "FIELD=COLUMN"), on_bad=on_bad, seed=seed,
-                        val_frac=val_frac, test_frac=test_frac)
+    m = import_file(file, t, out, mapping=_parse_map(map_, "FIELD=COLUMN"), on_bad=on_bad, seed=seed,
+                    val_frac=val_frac, test_frac=test_frac)
     c = m["counts"]
     typer.echo(f"{file}: {c['rows_read']} rows read, {c['kept']} kept for task {t.name} ({t.n_classes} labels)")
     for reason, n in c["bad_rows_dropped"].items():
@@ -131,10 +105,11 @@ def generate(
     noisy: float = typer.Option(None, help="Difficulty: share of noisy (tags, casing, typos) headlines."),
 ):
     """Run (or resume) the iterative pipeline and write parquet splits + stats.json + stats.png + task.yaml."""
-    from taskdistill.config import load_yaml
+    from taskdistill.config import load_yaml, validate
     from taskdistill.data.stats import stats_table
     from taskdistill.data.synth.pipeline import SynthConfig, generate_dataset
 
+    check_out_folder(out)
     t = _load_task(task)
     base = load_yaml(config, SynthConfig).model_dump() if config else {}
     flags = dict(backend=backend, size=size, seed=seed, batch_size=batch_size, threshold=threshold,
@@ -146,13 +121,13 @@ def generate(
         if v is not None:
             diff[k] = v
     merged["difficulty"] = diff
-    try:
-        cfg = SynthConfig.model_validate(merged)
-        cfg.check_task(t)
-    except Exception as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    with _user_errors():
-        generate_dataset(out, cfg, t, quiet=quiet())
+    cfg = validate(SynthConfig, merged, str(config) if config else "options")
+    if cfg.backend == "template":
+        from taskdistill.data.synth.backends import TemplateBackend
+
+        TemplateBackend(cfg.difficulty, t)  # refuses a task the grammar cannot write, before the size check
+    cfg.check_split_sizes(t)
+    generate_dataset(out, cfg, t, quiet=quiet())
     import json
 
     typer.echo(stats_table(json.loads((out / "stats.json").read_text())))
@@ -173,13 +148,13 @@ def validate(
     from taskdistill.data.loader import load_split
 
     if on_bad not in ("error", "skip"):
-        _fail(f"--on-bad must be error or skip, got {on_bad!r}")
+        raise InputError("--on-bad", f"must be error or skip, got {on_bad!r}")
     if out is not None and out.suffix.lower() != ".parquet":
-        _fail(f"{out}: --out must be a .parquet file")
+        raise InputError(out, "--out must be a .parquet file")
+    check_out_file(out)
     t = _load_task(task)
     report: dict = {}
-    with _user_errors():
-        df = load_split(file, t, column_map=_parse_map(map_), on_bad=on_bad, report=report)
+    df = load_split(file, t, column_map=_parse_map(map_), on_bad=on_bad, report=report)
     typer.echo(f"{file}: {report['rows']} rows read, {len(df)} valid for task {t.name}")
     for reason, n in report.get("dropped", {}).items():
         typer.echo(f"  dropped {n} row(s): {reason}")
@@ -213,9 +188,8 @@ def stats(folder: Path = typer.Argument(..., help="Dataset folder with train/val
     if existing.exists() and not write:
         typer.echo(stats_table(json.loads(existing.read_text())))
         return
-    with _user_errors():
-        t = folder_task(folder, task)
-        splits = load_dataset(folder, t, keep_extra=True)
+    t = folder_task(folder, task)
+    splits = load_dataset(folder, t, keep_extra=True)
     history = None
     if (folder / ".state").is_dir():  # a pipeline folder: keep its per-iteration table
         from taskdistill.data.synth.pipeline import load_corpus
@@ -243,12 +217,11 @@ def default(name: str = typer.Argument(None, help="A generated preset (finheadli
 
     if name is not None:
         if name not in PRESETS:
-            _fail(f"unknown dataset {name!r}; known: {', '.join(PRESETS)}")
+            raise InputError("dataset", f"unknown dataset {name!r}; known: {', '.join(PRESETS)}")
         typer.echo(str(ensure_dataset(name, quiet=quiet())))
         return
     t = _load_task(task)
-    with _user_errors():
-        typer.echo(str(default_dataset(t, quiet=quiet())))
+    typer.echo(str(default_dataset(t, quiet=quiet())))
 
 
 def register(app: typer.Typer) -> None:

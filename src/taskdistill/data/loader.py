@@ -31,9 +31,13 @@ from taskdistill.errors import TaskdistillError
 from taskdistill.task import Task
 
 SPLITS = ("train", "validation", "test")
-REASONS = ("non_text", "bad_encoding", "empty_text", "unknown_label", "category_mismatch", "duplicate_id",
-           "duplicate_row", "conflicting_label")
+REASONS = ("non_text", "bad_encoding", "control_chars", "too_long", "empty_text", "unknown_label",
+           "category_mismatch", "duplicate_id", "duplicate_row", "conflicting_label")
 _MOJIBAKE = re.compile("(\ufffd|Ã[\u0080-\u00bf]|â€)")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL and other C0 controls; not tab/newline
+# A classifier input is a headline or a short message: longer texts are almost surely a broken file (a
+# whole article in one cell) and would make scoring allocate memory for a prompt no model context holds.
+MAX_TEXT_CHARS = 2000
 
 
 class DataValidationError(TaskdistillError, ValueError):
@@ -149,6 +153,12 @@ def validate_frame(df: pd.DataFrame, task: Task, path: str | Path, offset: int =
                 if m:
                     reason = ("bad_encoding", name, f"broken characters {m.group(0)!r} (wrong encoding?)")
                     break
+        if reason is None:
+            m = _CONTROL.search(h)
+            if m:
+                reason = ("control_chars", text_col, f"control character {m.group(0)!r} at position {m.start()}")
+        if reason is None and len(h) > MAX_TEXT_CHARS:
+            reason = ("too_long", text_col, f"{len(h):,} characters; at most {MAX_TEXT_CHARS:,} are accepted")
         if reason is None and not h.strip():
             reason = ("empty_text", text_col, f"empty or whitespace-only {text_col}")
         lab = task.canonical(raw_lab) if reason is None else None

@@ -11,12 +11,8 @@ from pathlib import Path
 
 import typer
 
-
-def _fail(exc: Exception) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(code=2)
+from taskdistill.checks import check_out_folder, check_threads
+from taskdistill.errors import InputError
 
 
 def _read_split(path: Path, task, split: str = "train"):
@@ -25,8 +21,25 @@ def _read_split(path: Path, task, split: str = "train"):
 
     f = path / f"{split}.parquet" if path.is_dir() else path
     if not f.is_file():
-        raise FileNotFoundError(f"data file not found: {f}")
+        raise InputError(f, "data file not found; pass a split file or a dataset folder holding it")
     return load_split(f, task)
+
+
+def _expected_teacher(student: str, expect: str | None) -> str | None:
+    """The teacher hash the annotations must come from: ``--expect-teacher`` ('any': no check), else the
+    teacher recorded in a pruned student's ``prune_report.json``, else no check."""
+    import json
+
+    if expect is not None:
+        return None if expect.strip().lower() == "any" else expect
+    report = Path(student).expanduser() / "prune_report.json"
+    if not report.is_file():
+        return None
+    try:
+        rec = json.loads(report.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(report, f"cannot read the prune report ({exc}); fix or remove it") from None
+    return rec.get("teacher_hash") if isinstance(rec, dict) else None
 
 
 def register(app: typer.Typer) -> None:
@@ -71,8 +84,9 @@ def register(app: typer.Typer) -> None:
         eval_data: Path | None = typer.Option(None, "--eval-data", help="Held-out rows for before/after CE "
                                               "(and KL when they are in the cache)."),
         eval_limit: int = typer.Option(64, "--eval-limit", help="Use at most N held-out rows."),
-        expect_teacher: str | None = typer.Option(None, "--expect-teacher", help="Refuse a cache from another "
-                                                  "teacher hash."),
+        expect_teacher: str | None = typer.Option(None, "--expect-teacher", help="Refuse annotations or a cache "
+                                                  "from another teacher hash (default: the teacher recorded in "
+                                                  "the student's prune_report.json; 'any' accepts every teacher)."),
         threads: int = typer.Option(2, "--threads", help="torch intra-op threads."),
     ):
         """Distil (or fine-tune) a student; prints the final checkpoint and its held-out metrics."""
@@ -80,51 +94,51 @@ def register(app: typer.Typer) -> None:
 
         import torch
 
-        from taskdistill.cli import quiet
-        from taskdistill.config import ConfigError, load_yaml
+        from taskdistill.cache import output_lock
+        from taskdistill.config import load_yaml, validate
+        from taskdistill.console import quiet
         from taskdistill.distill.config import DistillConfig
-        from taskdistill.distill.trainer import TrainError, load_log, train
-        from taskdistill.models import ModelLoadError, load_model
+        from taskdistill.distill.trainer import load_log, train
+        from taskdistill.models import load_model
         from taskdistill.targets.annotations import load_annotations
-        from taskdistill.targets.cache import CacheError, TopKCache
-        from taskdistill.targets.examples import ExampleError, build_examples
+        from taskdistill.targets.cache import TopKCache
+        from taskdistill.targets.examples import build_examples
         from taskdistill.targets.record import resolve_task
-        from taskdistill.task import TaskError
 
-        torch.set_num_threads(max(1, threads))
-        try:
-            cfg = load_yaml(config, DistillConfig) if config else DistillConfig()
-            overrides = dict(method=method, supervision=supervision, steps=steps, batch_size=batch_size,
-                             grad_accum=grad_accum, lr=lr, warmup_steps=warmup_steps, temperature=temperature,
-                             blend_lambda=blend_lambda, blend_warmup=blend_warmup, kd=kd, max_length=max_length,
-                             checkpoint_every=checkpoint_every, seed=seed, label_mix=label_mix)
-            overrides = {k: v for k, v in overrides.items() if v is not None}
-            cfg = DistillConfig.model_validate(cfg.model_dump() | overrides)
-            if annotations is None and data is None:
-                raise ValueError("pass --data (a split file) or --annotations (a teacher annotate folder)")
-            task = resolve_task(task_spec, annotations if annotations is not None else
-                                (data if data.is_dir() else None), what="annotations" if annotations else "data")
-            topk = TopKCache.open(cache, expect_teacher=expect_teacher) if cache else None
-            use_fmt = fmt or (topk.fmt if topk else ("cot" if cfg.needs_traces else "label"))
-            model, tok = load_model(student, quiet=quiet())
-            if annotations is not None:
-                ann = load_annotations(annotations, task, expect_teacher=expect_teacher)
-                examples, ann_cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix,
-                                                       fmt=fmt or (topk.fmt if topk else None))
-                if topk is None and cfg.needs_cache:
-                    topk = ann_cache
-            else:
-                examples = build_examples(tok, task, _read_split(data, task), fmt=use_fmt,
-                                          max_length=cfg.max_length)
-            held = None
-            if eval_data is not None:
-                df = _read_split(eval_data, task, "validation").iloc[:eval_limit]
-                held = build_examples(tok, task, df, fmt=use_fmt, max_length=cfg.max_length)
+        check_threads(threads)
+        check_out_folder(out, "--out")
+        torch.set_num_threads(threads)
+        cfg = load_yaml(config, DistillConfig) if config else DistillConfig()
+        overrides = dict(method=method, supervision=supervision, steps=steps, batch_size=batch_size,
+                         grad_accum=grad_accum, lr=lr, warmup_steps=warmup_steps, temperature=temperature,
+                         blend_lambda=blend_lambda, blend_warmup=blend_warmup, kd=kd, max_length=max_length,
+                         checkpoint_every=checkpoint_every, seed=seed, label_mix=label_mix)
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        cfg = validate(DistillConfig, cfg.model_dump() | overrides, str(config) if config else "options")
+        if annotations is None and data is None:
+            raise InputError("--data", "pass --data (a split file) or --annotations (a teacher annotate folder)")
+        task = resolve_task(task_spec, annotations if annotations is not None else
+                            (data if data.is_dir() else None), what="annotations" if annotations else "data")
+        expect_teacher = _expected_teacher(student, expect_teacher)
+        topk = TopKCache.open(cache, expect_teacher=expect_teacher) if cache else None
+        use_fmt = fmt or (topk.fmt if topk else ("cot" if cfg.needs_traces else "label"))
+        model, tok = load_model(student, quiet=quiet())
+        if annotations is not None:
+            ann = load_annotations(annotations, task, expect_teacher=expect_teacher)
+            examples, ann_cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix,
+                                                   fmt=fmt or (topk.fmt if topk else None))
+            if topk is None and cfg.needs_cache:
+                topk = ann_cache
+        else:
+            examples = build_examples(tok, task, _read_split(data, task), fmt=use_fmt,
+                                      max_length=cfg.max_length)
+        held = None
+        if eval_data is not None:
+            df = _read_split(eval_data, task, "validation").iloc[:eval_limit]
+            held = build_examples(tok, task, df, fmt=use_fmt, max_length=cfg.max_length)
+        with output_lock(out):
             final = train(model, tok, examples, cfg, out, cache=topk, eval_examples=held, quiet=quiet(),
                           task=task)
-        except (ConfigError, CacheError, ExampleError, TrainError, ModelLoadError, FileNotFoundError,
-                TaskError, ValueError) as exc:
-            _fail(exc)
         log = load_log(out)
         evals = [r for r in log if "eval" in r]
         steps_rows = [r for r in log if "loss" in r]

@@ -36,6 +36,7 @@ import torch
 from taskdistill.cache import atomic_dir, atomic_write_json, atomic_write_text, content_hash
 from taskdistill.distill.config import DistillConfig
 from taskdistill.distill.losses import TeacherTopK, blend_weight, blended_cot_loss, cross_entropy, kd_loss
+from taskdistill.errors import TaskdistillError
 from taskdistill.targets.batching import Batch, SupervisedLM, bucketed_batches, collate, core_model
 from taskdistill.targets.cache import CacheError, MixedCache, TopKCache, model_fingerprint
 from taskdistill.targets.examples import Example, examples_hash
@@ -46,7 +47,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 KEEP_CHECKPOINTS = 2
 
 
-class TrainError(ValueError):
+class TrainError(TaskdistillError, ValueError):
     """Inputs a training run cannot use (missing cache or traces, mismatched run folder, ...)."""
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from taskdistill.errors import InputError
+
 
 def _mmlu_n(value: str) -> int | str:
     v = value.strip().lower()
@@ -14,9 +16,9 @@ def _mmlu_n(value: str) -> int | str:
     try:
         n = int(v)
     except ValueError:
-        raise typer.BadParameter(f"--mmlu takes a number of questions, 'all' or 0, not {value!r}") from None
+        raise InputError("--mmlu", f"takes a number of questions, 'all' or 0, not {value!r}") from None
     if n < 0:
-        raise typer.BadParameter("--mmlu must be >= 0")
+        raise InputError("--mmlu", f"must be >= 0, got {n}")
     return n
 
 
@@ -58,26 +60,32 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from taskdistill.cli import quiet
+        from taskdistill.checks import check_out_file, check_range, check_threads
+        from taskdistill.console import quiet
         from taskdistill.evaluate.record import evaluate_model, save_record
 
         if scoring not in ("cloze", "letter"):
-            raise typer.BadParameter(f"--scoring must be cloze or letter, not {scoring!r}")
+            raise InputError("--scoring", f"must be cloze or letter, not {scoring!r}")
         if mode not in ("label", "cot"):
-            raise typer.BadParameter(f"--mode must be label or cot, not {mode!r}")
+            raise InputError("--mode", f"must be label or cot, not {mode!r}")
+        if fmt is not None and fmt not in ("label", "cot"):
+            raise InputError("--fmt", f"must be label or cot, not {fmt!r}")
         n = _mmlu_n(mmlu)
         if split is None and n == 0:
-            raise typer.BadParameter("nothing to evaluate: give --split and/or --mmlu N")
+            raise InputError("--split/--mmlu", "nothing to evaluate: give --split and/or --mmlu N")
+        check_range("--batch-size", batch_size, min=1)
+        check_range("--limit", limit, min=1)
+        check_range("--max-new-tokens", max_new_tokens, min=1)
+        check_threads(threads)
+        check_out_file(out)
+        if split is not None and not split.exists():
+            raise InputError(split, "no such split file or dataset folder")
         torch.set_num_threads(threads)
         console = Console(stderr=True, quiet=quiet())
-        try:
-            rec = evaluate_model(model, split, task=task_spec, model_task=model_task, mmlu_n=n, scoring=scoring,
-                                 mode=mode, fmt=fmt, limit=limit,
-                                 seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                                 mmlu_path=mmlu_path, efficiency=efficiency, progress=not quiet())
-        except (ValueError, FileNotFoundError) as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        rec = evaluate_model(model, split, task=task_spec, model_task=model_task, mmlu_n=n, scoring=scoring,
+                             mode=mode, fmt=fmt, limit=limit,
+                             seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                             mmlu_path=mmlu_path, efficiency=efficiency, progress=not quiet())
         if out is not None:
             save_record(rec, out)
         t = Table(title=f"eval: {model}")

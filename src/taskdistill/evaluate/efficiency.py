@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from taskdistill.errors import InputError
 from taskdistill.models.arch import count_params
 from taskdistill.task import Task
 
@@ -30,7 +31,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 def checkpoint_bytes(checkpoint_dir: str | Path) -> int:
     d = Path(checkpoint_dir)
     if not d.is_dir():
-        raise FileNotFoundError(f"{d}: checkpoint folder not found")
+        raise InputError(d, "checkpoint folder not found")
     return sum(p.stat().st_size for p in d.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
 
 

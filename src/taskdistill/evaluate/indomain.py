@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from taskdistill.errors import InputError, TaskdistillError
 from taskdistill.evaluate import metrics as M
 from taskdistill.evaluate.scoring import score_trees
 from taskdistill.progress import progress_bar
@@ -48,15 +49,15 @@ from taskdistill.task.prompts import THINK_CLOSE, render_prompt
 MODES = ("label", "cot")
 
 
-class LabelEncodingError(ValueError):
+class LabelEncodingError(TaskdistillError, ValueError):
     """The tokenizer cannot represent a label string faithfully, so its score would be meaningless."""
 
 
-class SplitError(ValueError):
+class SplitError(TaskdistillError, ValueError):
     """The evaluation split is empty or malformed; the message names the file, row and field."""
 
 
-class TransferError(ValueError):
+class TransferError(TaskdistillError, ValueError):
     """A task that cannot be scored with a model of another task (not derived from it)."""
 
 
@@ -128,6 +129,22 @@ def generate_traces(model, tokenizer, prompts: list[list[int]], *, batch_size: i
     return out  # type: ignore[return-value]
 
 
+def check_context(model, contexts: Sequence[Sequence[int]], cands, task: Task, extra: int = 0) -> None:
+    """Refuse, before any scoring, a prompt that does not fit the model's context (prompt + the longest
+    answer + ``extra`` generated tokens): scoring it would be wrong (positions past the context) or
+    exhaust memory. The message names the input and its length in tokens."""
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return
+    longest_answer = max((len(c) for c in cands), default=0)
+    over = [(i, len(c)) for i, c in enumerate(contexts) if len(c) + longest_answer + extra > limit]
+    if over:
+        i, n = max(over, key=lambda x: x[1])
+        raise InputError(f"input {i} ({task.input_field!r})", f"the prompt is {n:,} tokens but the model's context "
+                         f"holds {limit:,} (with the answer{' and the trace' if extra else ''}); {len(over)} "
+                         f"input(s) are too long: shorten them or drop those rows")
+
+
 def score_label_logprobs(model, tokenizer, task: Task, texts: Sequence[str], *, fmt: str = "label",
                          mode: str = "label", batch_size: int = 16, max_new_tokens: int = 64,
                          progress: bool = True) -> tuple[np.ndarray, dict]:
@@ -142,6 +159,7 @@ def score_label_logprobs(model, tokenizer, task: Task, texts: Sequence[str], *, 
             raise ValueError(f"input {i} ({task.input_field!r}) is empty or not a string: {h!r}")
     cands = label_token_ids(tokenizer, task)
     contexts = [tokenizer.encode(render_prompt(tokenizer, task, h, fmt), add_special_tokens=False) for h in texts]
+    check_context(model, contexts, cands, task, max_new_tokens if mode == "cot" else 0)
     details: dict = {"mode": mode, "fmt": fmt}
     if mode == "cot":
         with progress_bar(len(texts), "cot traces", progress) as adv:
@@ -248,7 +266,7 @@ def evaluate_indomain(model, tokenizer, df: pd.DataFrame, task: Task, *, model_t
     n_total = len(df)
     if limit is not None:
         if limit <= 0:
-            raise ValueError(f"limit must be a positive number of rows, got {limit}")
+            raise InputError("--limit", f"must be a positive number of rows, got {limit}")
         if limit < len(df):
             df = df.sample(n=limit, random_state=seed).sort_index()
     labels = task.label_names

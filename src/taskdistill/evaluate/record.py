@@ -31,18 +31,22 @@ from pathlib import Path
 import torch
 
 from taskdistill.cache import content_hash, file_hash
-from taskdistill.targets.record import TaskMismatchError, check_task, recorded_task, task_ref
+from taskdistill.errors import InputError
+from taskdistill.targets.record import check_task, recorded_task, task_ref
 from taskdistill.task import DEFAULT_TASK, Task, load_task
 
 SCHEMA = "taskdistill.eval/1"
 
 
 def model_fingerprint(model) -> str:
-    """Hash of the model's weights: the checkpoint folder's files when the model was loaded from
-    one (``model.taskdistill_source``), else the in-memory parameters' bytes."""
+    """Hash of the model's weights and config: the checkpoint folder's weight files and
+    ``config.json`` when the model was loaded from one (``model.taskdistill_source``), else the
+    in-memory parameters' bytes. Reports written next to the weights (``teacher_report.json``,
+    ``prune_report.json``, logs: they hold timings) do not count, so identical runs get one hash."""
     src = getattr(model, "taskdistill_source", None)
     if src and Path(src).is_dir():
-        files = [p for p in Path(src).iterdir() if p.is_file() and p.suffix in (".safetensors", ".json", ".bin")]
+        files = [p for p in Path(src).iterdir() if p.is_file() and (
+            p.suffix in (".safetensors", ".bin") or p.name in ("config.json", "model.safetensors.index.json"))]
         return content_hash(sorted((p.name, file_hash(p)) for p in files))
     h = hashlib.sha256()
     for name, t in sorted(model.state_dict().items()):
@@ -116,10 +120,7 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
         spec = getattr(model, "taskdistill_source", None) or type(model).__name__
     from taskdistill.models.arch import count_params
 
-    try:
-        task, model_task = resolve_tasks(getattr(model, "taskdistill_source", None), task, model_task)
-    except TaskMismatchError as exc:
-        raise ValueError(str(exc)) from None
+    task, model_task = resolve_tasks(getattr(model, "taskdistill_source", None), task, model_task)
     if model_task.hash != task.hash:
         from taskdistill.evaluate.indomain import transfer_matrix
 
@@ -209,9 +210,13 @@ def save_record(record: dict, path: str | Path) -> Path:
 def load_record(path: str | Path) -> dict:
     import json
 
-    rec = json.loads(Path(path).read_text())
-    if rec.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not a taskdistill evaluation record (schema {rec.get('schema')!r})")
+    try:
+        rec = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read an evaluation record ({exc})") from None
+    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
+        schema = rec.get("schema") if isinstance(rec, dict) else None
+        raise InputError(path, f"not a taskdistill evaluation record (schema {schema!r})")
     return rec
 
 

@@ -20,6 +20,8 @@ from transformers import (
     Qwen3Config,
 )
 
+from taskdistill.errors import InputError
+
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
@@ -80,7 +82,7 @@ def tiny_config(arch: str = "llama", *, tied: bool = True, layers: int = 4, hidd
         return Qwen3Config(**common, head_dim=2 * hidden // heads, use_sliding_window=False)
     if arch == "mistral":
         return MistralConfig(**common, head_dim=hidden // heads, sliding_window=None)
-    raise ValueError(f"unknown tiny arch {arch!r}; choose llama, qwen2, qwen3 or mistral")
+    raise InputError(f"tiny:{arch}", "unknown tiny arch; choose llama, qwen2, qwen3 or mistral")
 
 
 def make_tiny_model(arch: str = "llama", *, seed: int = 0, tied: bool = True, **shape):

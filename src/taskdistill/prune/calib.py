@@ -13,6 +13,7 @@ import json
 import random
 from pathlib import Path
 
+from taskdistill.errors import InputError
 from taskdistill.task import Task, load_task
 from taskdistill.task.prompts import render_prompt, target_text
 
@@ -24,19 +25,25 @@ def _read_rows(parquet: str | Path, task: Task, n: int | None, seed: int) -> lis
     if path.is_dir():
         path = path / "train.parquet"
     if not path.is_file():
-        raise FileNotFoundError(f"calibration file {path} does not exist (pass a split parquet or a dataset folder)")
-    df = pd.read_parquet(path)
+        raise InputError(path, "calibration file does not exist (pass a split parquet or a dataset folder)")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a truncated or non-parquet file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(path, f"not a readable parquet file ({first}); pass a split parquet") from None
     col = task.input_field
     if col not in df.columns:
-        raise ValueError(f"{path}: calibration parquet needs a {col!r} column, the input field of task "
-                         f"{task.name!r} (has {list(df.columns)})")
+        raise InputError(path, f"calibration parquet needs a {col!r} column, the input field of task "
+                               f"{task.name!r} (has {list(df.columns)})")
+    if len(df) == 0:
+        raise InputError(path, "calibration parquet has no rows; pass a split with some texts")
     rows = df.to_dict("records")
     for i, r in enumerate(rows):
         if not isinstance(r[col], str) or not r[col].strip():
-            raise ValueError(f"{path}: row {i} has an empty or non-text {col!r}")
+            raise InputError(path, f"row {i} field {col!r} is empty or not text")
         if "label" in r and r["label"] is not None and r["label"] not in task.label_names:
-            raise ValueError(f"{path}: row {i} field 'label' = {r['label']!r} is not one of the "
-                             f"{task.n_classes} labels of task {task.name!r}")
+            raise InputError(path, f"row {i} field 'label' = {r['label']!r} is not one of the "
+                                   f"{task.n_classes} labels of task {task.name!r}")
     rng = random.Random(seed)
     rng.shuffle(rows)
     return rows[:n] if n else rows
@@ -98,5 +105,5 @@ def _default_train(task: Task) -> Path:
     if ensure is not None:
         return Path(ensure(task)) / "train.parquet"
     if task.name != "finheadlines":
-        raise ValueError(f"task {task.name!r} has no default dataset here: pass a calibration file (--calib)")
+        raise InputError("--calib", f"task {task.name!r} has no default dataset here: pass a calibration file")
     return Path(data_default.ensure_dataset()) / "train.parquet"

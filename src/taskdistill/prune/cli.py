@@ -42,73 +42,105 @@ def register(app: typer.Typer) -> None:
         import time
 
         from rich.console import Console
-        from rich.table import Table
 
-        from taskdistill.cli import quiet
-        from taskdistill.models import load_model, resolve_model_dir
-        from taskdistill.prune import PlanError, load_report, plan_shape, prune_model, save_pruned
-        from taskdistill.prune.calib import calibration_texts
+        from taskdistill.checks import check_out_folder, check_range
+        from taskdistill.console import quiet
+        from taskdistill.errors import InputError
         from taskdistill.prune.importance import LAYER_SCORES, METHODS
-        from taskdistill.task import TaskError, load_task
 
         console = Console(quiet=quiet())
-        err = Console(stderr=True)
         t0 = time.perf_counter()
         if method not in METHODS or layer_score not in LAYER_SCORES or (
                 method == "magnitude" and layer_score != "block_influence"):
-            err.print(f"[red]error:[/] --method {method} --layer-score {layer_score} is not a valid choice: "
-                      f"methods {', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} "
-                      "(skip_loss needs --method activation)")
-            raise typer.Exit(2)
+            raise InputError("--method/--layer-score", f"{method}/{layer_score} is not a valid choice: methods "
+                             f"{', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} (skip_loss needs "
+                             "--method activation)")
+        check_range("--target", target, min=0, max=1, min_open=True)
+        check_range("--n-calib", n_calib, min=1)
+        check_range("--general-fraction", general_fraction, min=0, max=1)
+        check_range("--max-length", max_length, min=1)
+        check_range("--batch-size", batch_size, min=1)
+        check_range("--reference-params", reference_params, min=1)
+        check_out_folder(out)
+        _prune(model, target, out, calib, task_spec, strategy, axes, method, layer_score, reference_params,
+               non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0)
+
+
+def _teacher_hash(src: Path) -> str | None:
+    """The teacher a pruned student descends from: the hash its input recorded, else the input's own
+    checkpoint hash (the same hash `teacher annotate` records), so `distill` can check annotations."""
+    from taskdistill.teacher.identity import TeacherInputError, model_hash
+
+    rep = src / "prune_report.json"
+    if rep.is_file():
+        import json
+
         try:
-            task = load_task(task_spec)
-        except TaskError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
+            return json.loads(rep.read_text()).get("teacher_hash")
+        except (OSError, ValueError, AttributeError):
+            return None
+    try:
+        return model_hash(src)
+    except TeacherInputError:
+        return None
+
+
+def _prune(model, target, out, calib, task_spec, strategy, axes, method, layer_score, reference_params,
+           non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0):
+    import time
+
+    from rich.table import Table
+
+    from taskdistill.cache import output_lock
+    from taskdistill.console import quiet
+    from taskdistill.errors import InputError
+    from taskdistill.models import load_model, resolve_model_dir
+    from taskdistill.prune import load_report, plan_shape, prune_model, save_pruned
+    from taskdistill.prune.calib import calibration_texts
+    from taskdistill.task import load_task
+
+    def refuse_existing():
         if out.exists() and not overwrite:
-            err.print(f"[red]error:[/] {out} already exists (use --overwrite)")
-            raise typer.Exit(2)
-        try:
-            src = resolve_model_dir(model, quiet=quiet())
-            m, tok = load_model(model, quiet=quiet())
-        except (FileNotFoundError, ValueError) as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
-        ref = reference_params
-        if ref is None and (src / "prune_report.json").is_file():
-            rep = load_report(src)
-            if bool(rep.get("non_embedding")) == non_embedding:
-                ref = int(rep["reference_params"])
-                console.print(f"input is a pruned student: reference = its teacher's {ref:,} parameters")
-        axes_t = tuple(a.strip() for a in axes.split(",")) if axes else None
-        try:
-            plan_shape(m.config, target, strategy=strategy, reference_params=ref, non_embedding=non_embedding,
-                       axes=axes_t)  # fail fast, before the calibration pass
-            texts = None
-            if method == "activation":
-                texts = calibration_texts(tok, task, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
-            new, report = prune_model(m, tok, target, calib_texts=texts, strategy=strategy, method=method,
-                                      reference_params=ref, non_embedding=non_embedding, axes=axes_t,
-                                      batch_size=batch_size, max_length=max_length, progress=not quiet(),
-                                      layer_score=layer_score, task=task if texts else None)
-        except (PlanError, ValueError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
+            raise InputError(out, "already exists; pass --overwrite to replace it, or choose another --out")
+
+    task = load_task(task_spec)
+    refuse_existing()
+    src = resolve_model_dir(model, quiet=quiet())
+    m, tok = load_model(model, quiet=quiet())
+    ref = reference_params
+    if ref is None and (src / "prune_report.json").is_file():
+        rep = load_report(src)
+        if bool(rep.get("non_embedding")) == non_embedding:
+            ref = int(rep["reference_params"])
+            console.print(f"input is a pruned student: reference = its teacher's {ref:,} parameters")
+    axes_t = tuple(a.strip() for a in axes.split(",")) if axes else None
+    plan_shape(m.config, target, strategy=strategy, reference_params=ref, non_embedding=non_embedding,
+               axes=axes_t)  # fail fast, before the calibration pass
+    texts = None
+    if method == "activation":
+        texts = calibration_texts(tok, task, calib, n=n_calib, general_fraction=general_fraction, seed=seed)
+    with output_lock(out):  # one writer per --out; checked again now that we hold it
+        refuse_existing()
+        new, report = prune_model(m, tok, target, calib_texts=texts, strategy=strategy, method=method,
+                                  reference_params=ref, non_embedding=non_embedding, axes=axes_t,
+                                  batch_size=batch_size, max_length=max_length, progress=not quiet(),
+                                  layer_score=layer_score, task=task if texts else None)
         report["calibration"] = {"file": str(calib) if calib else "default dataset", "n": n_calib,
                                  "general_fraction": general_fraction, "seed": seed}
         report["source"] = str(src)
+        report["teacher_hash"] = _teacher_hash(src)
         save_pruned(new, tok, out, report, overwrite=overwrite)
-        elapsed = time.perf_counter() - t0
-        refp = report["reference_params"]
-        table = Table(title=f"prune {model} -> {target:.0%} of teacher ({report['strategy']}, {method}"
-                      f"{', ' + layer_score if method == 'activation' else ''})")
-        table.add_column("")
-        table.add_column("before", justify="right")
-        table.add_column("after", justify="right")
-        b, a = report["before"], report["after"]
-        for key, label in (("layers", "layers"), ("hidden", "hidden"), ("heads", "heads"),
-                           ("kv_heads", "KV heads"), ("intermediate", "intermediate"), ("params", "parameters")):
-            table.add_row(label, f"{b[key]:,}", f"{a[key]:,}")
-        table.add_row("% of teacher", f"{b['params'] / refp:.2%}", f"{a['params'] / refp:.2%}")
-        console.print(table)
-        console.print(f"saved {out}  ({elapsed:.1f} s; importance {report['seconds']['importance']:.1f} s)")
+    elapsed = time.perf_counter() - t0
+    refp = report["reference_params"]
+    table = Table(title=f"prune {model} -> {target:.0%} of teacher ({report['strategy']}, {method}"
+                  f"{', ' + layer_score if method == 'activation' else ''})")
+    table.add_column("")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    b, a = report["before"], report["after"]
+    for key, label in (("layers", "layers"), ("hidden", "hidden"), ("heads", "heads"),
+                       ("kv_heads", "KV heads"), ("intermediate", "intermediate"), ("params", "parameters")):
+        table.add_row(label, f"{b[key]:,}", f"{a[key]:,}")
+    table.add_row("% of teacher", f"{b['params'] / refp:.2%}", f"{a['params'] / refp:.2%}")
+    console.print(table)
+    console.print(f"saved {out}  ({elapsed:.1f} s; importance {report['seconds']['importance']:.1f} s)")

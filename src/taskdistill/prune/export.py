@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from taskdistill.cache import atomic_dir, atomic_write_text
+from taskdistill.errors import InputError
 
 REPORT_NAME = "prune_report.json"
 
@@ -38,5 +39,8 @@ def save_pruned(model, tokenizer, out_dir: str | Path, report: dict, *, overwrit
 def load_report(folder: str | Path) -> dict:
     path = Path(folder) / REPORT_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no pruning report (is {folder} a pruned checkpoint?)")
-    return json.loads(path.read_text())
+        raise InputError(path, f"no pruning report (is {folder} a pruned checkpoint?)")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputError(path, f"unreadable pruning report ({exc})") from None

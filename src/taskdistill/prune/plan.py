@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from taskdistill.errors import TaskdistillError
 from taskdistill.prune.adapters import Shape, adapter_for, shape_of
 
 STRATEGIES = {
@@ -41,7 +42,7 @@ CLOSENESS = 0.05  # weight of (miss / tolerance)^2: among near-equal shapes pref
 TOLERANCE = 0.01  # of the reference parameter count
 
 
-class PlanError(ValueError):
+class PlanError(TaskdistillError, ValueError):
     """The request cannot be turned into a valid shape (message says why and what is reachable)."""
 
 

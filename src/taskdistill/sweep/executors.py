@@ -84,10 +84,58 @@ def _progress(console: Console) -> Progress:
                     disable=console.quiet)
 
 
+EXECUTORS = ("local", "ray")
+
+
+def check_run(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = None, workers: int | None = None,
+              memory_gb: float | None = None, stages: str = DEFAULT_STAGES) -> None:
+    """Everything a sweep run needs, checked before anything is written: the executor and its sizes,
+    the sweep folder (it holds this spec or none) and, with the real stages, the teacher model."""
+    from taskdistill.checks import check_range
+    from taskdistill.config import ConfigError
+    from taskdistill.sweep.runner import check_folder
+
+    if executor is not None and executor not in EXECUTORS:
+        raise ConfigError(f"--executor: unknown executor {executor!r}; choose local or ray")
+    check_range("--workers", workers, min=1)
+    check_range("--memory-gb", memory_gb, min=0, min_open=True)
+    check_folder(spec, sweep_dir)
+    if stages == DEFAULT_STAGES:
+        from taskdistill.errors import TaskdistillError
+        from taskdistill.models import resolve_model_dir
+
+        try:
+            resolve_model_dir(spec.teacher.base, quiet=True)
+        except TaskdistillError as exc:
+            raise ConfigError(f"field 'teacher.base': {exc}") from None
+
+
+def failed_cells(sweep_dir: str | Path) -> list[tuple[str, str]]:
+    """(cell label, last line of its error) of every failed cell of a sweep folder."""
+    from taskdistill.sweep.store import Store
+
+    return [(c["label"], ((c["error"] or "").strip().splitlines() or ["?"])[-1])
+            for c in Store(sweep_dir, create=False).cells() if c["status"] == "failed"]
+
+
 def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = None, workers: int | None = None,
               memory_gb: float | None = None, address: str | None = None, stages: str = DEFAULT_STAGES,
               retry_failed: bool = True, quiet: bool = False) -> dict[str, int]:
-    """Run every cell not done yet; return counts of done / skipped / failed cells in this call."""
+    """Run every cell not done yet; return counts of done / skipped / failed cells in this call.
+
+    Checks everything first (``check_run``) and holds the sweep folder's lock while it runs: a second
+    ``sweep run`` on the same folder is refused, naming this one."""
+    from taskdistill.cache import output_lock
+
+    check_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb, stages=stages)
+    with output_lock(sweep_dir):
+        return _run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
+                          address=address, stages=stages, retry_failed=retry_failed, quiet=quiet)
+
+
+def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, workers: int | None,
+               memory_gb: float | None, address: str | None, stages: str, retry_failed: bool,
+               quiet: bool) -> dict[str, int]:
     ex = spec.execution
     executor = executor or ex.executor
     workers = workers or ex.workers
@@ -140,14 +188,16 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
         return counts
     if executor == "ray":
         return _run_ray(args, address, workers, console, total, already, counts)
-    raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    raise AssertionError(f"unknown executor {executor!r}")  # check_run refused it
 
 
 def _run_ray(args, address, workers, console, total, already, counts) -> dict[str, int]:
     try:
         import ray
     except ImportError as exc:
-        raise RuntimeError("the Ray executor needs ray: pip install 'taskdistill[ray]'") from exc
+        from taskdistill.config import ConfigError
+
+        raise ConfigError("--executor ray: needs ray; pip install 'taskdistill[ray]'") from exc
     started_here = not ray.is_initialized()
     if started_here:
         env = {ENV_HOME: str(home()), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}

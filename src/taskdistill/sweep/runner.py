@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from taskdistill.cache import atomic_dir, atomic_write_json, home
+from taskdistill.cache import atomic_dir, atomic_write_json, clean_stale_tmp, home
 from taskdistill.config import ConfigError
 from taskdistill.sweep.dag import Cell, Node, expand
 from taskdistill.sweep.spec import SweepSpec, check_data
@@ -251,13 +251,9 @@ def register(spec: SweepSpec, sweep_dir: str | Path) -> tuple[Store, list[Cell]]
     A sweep folder holds one task: registering a spec for another task there is an error."""
     sweep_dir = Path(sweep_dir)
     task = spec.task_obj
-    old = sweep_dir / "spec.json"
-    if old.is_file():
-        prev = json.loads(old.read_text()).get("task_hash")
-        if prev is not None and prev != task.hash:
-            raise ConfigError(f"{sweep_dir}: this sweep folder holds results for another task (hash {prev[:12]}), "
-                              f"not {task.name!r} ({task.hash[:12]}); use another --out folder")
+    check_folder(spec, sweep_dir)
     check_data(spec, source=f"spec {spec.name!r}")
+    clean_stale_nodes()
     store = Store(sweep_dir)
     cells = expand(spec)
     from taskdistill.cache import atomic_write_text
@@ -271,6 +267,59 @@ def register(spec: SweepSpec, sweep_dir: str | Path) -> tuple[Store, list[Cell]]
                            "node_key": c.node.key, "stages": [n.key for n in c.node.ancestors()]}
                           for i, c in enumerate(cells)])
     return store, cells
+
+
+def clean_stale_nodes() -> list[Path]:
+    """Remove the ``.<node>.*.tmp`` folders that killed runs left in the node cache (not those of live
+    runs: ``clean_stale_tmp`` skips folders whose writer still holds their lock)."""
+    root = nodes_root()
+    finals = {entry.name[1:].split(".", 1)[0] for entry in os.scandir(root)
+              if entry.name.startswith(".") and entry.name.endswith(".tmp")}
+    return [p for name in sorted(finals) if name for p in clean_stale_tmp(root / name)]
+
+
+def spec_difference(spec: SweepSpec, sweep_dir: str | Path) -> list[str] | None:
+    """Fields (dotted) in which ``spec`` differs from the spec stored in ``sweep_dir``; None if the folder
+    holds no sweep. ``execution`` (how cells run, not what they compute) never counts."""
+    old = Path(sweep_dir) / "spec.json"
+    if not old.is_file():
+        return None
+    try:
+        prev = json.loads(old.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{old}: unreadable ({exc}); this folder is not a usable sweep folder") from None
+    new = {**spec.model_dump(mode="json"), "task_name": spec.task_obj.name, "task_hash": spec.task_obj.hash}
+
+    def diff(a, b, prefix=""):
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = []
+            for k in sorted(set(a) | set(b)):
+                if prefix == "" and k == "execution":
+                    continue
+                out += diff(a.get(k), b.get(k), f"{prefix}{k}.")
+            return out
+        return [] if a == b else [prefix.rstrip(".")]
+
+    return diff(prev, new)
+
+
+def check_folder(spec: SweepSpec, sweep_dir: str | Path) -> None:
+    """A sweep folder holds one spec: refuse to add another spec's cells (two teachers' rows, duplicate
+    grid keys) to it; a rerun of the same spec resumes."""
+    sweep_dir = Path(sweep_dir)
+    if sweep_dir.exists() and not sweep_dir.is_dir():
+        raise ConfigError(f"{sweep_dir}: is a file, not a sweep folder; choose another --out")
+    fields = spec_difference(spec, sweep_dir)
+    if fields and "task_hash" in fields:
+        prev = json.loads((sweep_dir / "spec.json").read_text()).get("task_hash") or "?"
+        task = spec.task_obj
+        raise ConfigError(f"{sweep_dir}: this sweep folder holds results for another task (hash {prev[:12]}), "
+                          f"not {task.name!r} ({task.hash[:12]}); use another --out folder")
+    if fields:
+        shown = ", ".join(fields[:6]) + (f" (+{len(fields) - 6} more)" if len(fields) > 6 else "")
+        raise ConfigError(f"{sweep_dir}: holds a sweep with a different spec (differs in {shown}); rerun with "
+                          "the same spec to resume it, pass --new to start a new folder next to it, or choose "
+                          "another --out")
 
 
 def pending_cells(store: Store, cells: list[Cell], retry_failed: bool = True) -> list[Cell]:

@@ -141,6 +141,15 @@ class SweepSpec(StrictModel):
     eval: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of evaluate_model()")
     execution: ExecutionSettings = ExecutionSettings()
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        # the name is the default folder runs/<name>: it must stay one folder inside runs/
+        if v.startswith(".") or ".." in v:
+            raise ValueError(f"{v!r} is not a usable sweep name: it becomes the folder runs/<name>, so it may not "
+                             "start with '.' or contain '..'")
+        return v
+
     @model_validator(mode="after")
     def _chain(self) -> SweepSpec:
         steps = self.prune.iterative_steps
@@ -209,15 +218,25 @@ def preset_path(name: str) -> Path:
     return path
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, *, task: str | None = None, data: str | None = None) -> SweepSpec:
     """Read and validate a sweep YAML; errors name the file and the field.
 
     A relative ``task`` path or ``data.path`` is taken relative to the spec file, and the spec is
     checked against its data: a dataset size larger than the training rows available is an error
-    here, before any work starts."""
+    here, before any work starts. ``task`` / ``data`` replace the spec's task and ``data.path``
+    (relative to the working directory); with another task the sweep's name gets the task's name."""
     path = Path(path)
     spec = load_yaml(path, SweepSpec)
     spec = resolve_paths(spec, path.parent, source=str(path))
+    if task is not None or data is not None:
+        raw = spec.model_dump(mode="json")
+        if task is not None:
+            raw["task"] = task
+        if data is not None:
+            raw["data"] = {**raw["data"], "path": data}
+        spec = resolve_paths(SweepSpec.model_validate(raw), Path.cwd(), source="--task/--data")
+        if task is not None:
+            spec = spec.model_copy(update={"name": f"{spec.name}-{spec.task_obj.name}"})
     check_data(spec, source=str(path))
     validate_stage_sections(spec, source=str(path))
     return spec
@@ -303,11 +322,13 @@ def check_data(spec: SweepSpec, source: str = "<spec>") -> None:
 
 
 def _raise(source: str, section: str, exc) -> None:
-    lines = [f"{source}: invalid config for SweepSpec:"]
+    parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-        lines.append(f"  field '{section}.{loc}': {err['msg']}")
-    raise ConfigError("\n".join(lines)) from exc
+        got = f" (got {err['input']!r})" if err.get("type") != "extra_forbidden" and "input" in err \
+            and not isinstance(err["input"], dict) else ""
+        parts.append(f"field '{section}.{loc}': {err['msg']}{got}")
+    raise ConfigError(f"{source}: invalid SweepSpec: " + "; ".join(parts)) from exc
 
 
 AXIS_KEYS = ("method", "supervision", "seed")

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from taskdistill.errors import TaskdistillError
+
 DB_NAME = "results.sqlite"
 AXES = ("dataset_size", "target", "method", "supervision", "schedule", "seed")
 STATUSES = ("pending", "running", "done", "failed")
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
 
 
-class StoreError(RuntimeError):
+class StoreError(TaskdistillError, RuntimeError):
     """A sweep folder without a usable results store."""
 
 
@@ -243,5 +245,5 @@ def export_results(sweep_dir: str | Path, out: str | Path) -> Path:
         df.to_parquet(buf, index=False)
         atomic_write_bytes(out, buf.getvalue())
     else:
-        raise ValueError(f"{out}: export to .csv or .parquet")
+        raise StoreError(f"{out}: --out must end in .csv or .parquet")
     return out

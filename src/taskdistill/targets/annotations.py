@@ -13,11 +13,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskdistill.errors import TaskdistillError
 from taskdistill.targets.record import TaskMismatchError, check_task, resolve_task
 from taskdistill.task import FORMATS, Task
 
 
-class AnnotationError(ValueError):
+class AnnotationError(TaskdistillError, ValueError):
     """Annotations that are missing, incomplete, or do not match the teacher/data/task asked for."""
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from taskdistill.cache import atomic_write_json
+from taskdistill.errors import TaskdistillError
 from taskdistill.targets.batching import collate, supervised_logits
 from taskdistill.targets.examples import Example, examples_hash
 
@@ -51,7 +52,7 @@ def tail_logmass(topk_logprobs: torch.Tensor) -> torch.Tensor:
     return _log1mexp(torch.logsumexp(topk_logprobs.float(), dim=-1).clamp(max=0.0))
 
 
-class CacheError(ValueError):
+class CacheError(TaskdistillError, ValueError):
     """A teacher cache that is missing, incomplete, or built for another teacher/dataset/format."""
 
 

@@ -21,13 +21,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from taskdistill.errors import TaskdistillError
 from taskdistill.task import Task
 from taskdistill.task.prompts import THINK_CLOSE, render_prompt, target_text
 
 SEGMENTS = ("trace", "answer")
 
 
-class ExampleError(ValueError):
+class ExampleError(TaskdistillError, ValueError):
     """A data row that cannot become a training example; the message names the row and field."""
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from taskdistill.errors import TaskdistillError
 from taskdistill.task import Task, TaskError, load_task
 
 TASK_FILE = "task.yaml"
 
 
-class TaskMismatchError(ValueError):
+class TaskMismatchError(TaskdistillError, ValueError):
     """An input recorded for one task, used with another."""
 
 

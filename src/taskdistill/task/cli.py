@@ -20,17 +20,16 @@ task_app = typer.Typer(help="Tasks: the labels, instructions and input field a t
 
 
 def _fail(msg: str) -> None:
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(2)
+    """A bad task input: one line ``error: <msg>``, exit code 2 (through the app's one error path)."""
+    from taskdistill.task import TaskError
+
+    raise TaskError(msg)
 
 
 def _load(spec: str):
-    from taskdistill.task import TaskError, load_task
+    from taskdistill.task import load_task
 
-    try:
-        return load_task(spec)
-    except TaskError as exc:
-        _fail(str(exc))
+    return load_task(spec)
 
 
 @task_app.command("show")
@@ -90,7 +89,7 @@ def _labels_from(path: Path, column: str) -> list[str]:
         else:
             _fail(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .jsonl or .parquet")
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        _fail(f"{path}: cannot read: {str(exc).splitlines()[0]}")
+        _fail(f"{path}: cannot read: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
     if column not in df.columns:
         _fail(f"{path}: field '{column}': no such column; file has {[str(c) for c in df.columns]} "
               "(pass --label-column)")
@@ -113,7 +112,7 @@ def init(
 ):
     """Write a commented task YAML for a list of labels, ready to edit (definitions, groups, instructions)."""
     from taskdistill.cache import atomic_write_text
-    from taskdistill.task import TaskError, init_yaml
+    from taskdistill.task import init_yaml
 
     if (labels is None) == (labels_from is None):
         _fail("give exactly one of --labels a,b,c or --labels-from FILE")
@@ -123,12 +122,11 @@ def init(
         if not labels_from.is_file():
             _fail(f"{labels_from}: no such file")
         names = _labels_from(labels_from, label_column)
+    if out.is_dir():
+        _fail(f"{out}: is a folder; --out names the task YAML file to write")
     if out.exists() and not force:
         _fail(f"{out}: exists; pass --force to overwrite")
-    try:
-        text = init_yaml(name, names, input_field=input_field)
-    except TaskError as exc:
-        _fail(str(exc))
+    text = init_yaml(name, names, input_field=input_field)
     atomic_write_text(out, text)
     typer.echo(f"wrote {out}: task {name}, {len(names)} labels; edit the definitions, then run "
                f"`taskdistill task validate {out}`")

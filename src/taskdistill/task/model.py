@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from taskdistill.cache import content_hash
+from taskdistill.errors import TaskdistillError
 
 FORMATS = ("label", "cot")
 BUILTIN = ("finheadlines", "finheadlines-coarse")
@@ -26,7 +27,7 @@ _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED_COLUMNS = ("id", "label", "category", "rationale", "kind", "iteration")
 
 
-class TaskError(ValueError):
+class TaskError(TaskdistillError, ValueError):
     """A task file or name that cannot be used; the message names the file and field."""
 
 

@@ -14,13 +14,6 @@ teacher_app = typer.Typer(help="Prepare the teacher (fine-tune it on the task) a
                           no_args_is_help=True)
 
 
-def _fail(exc: Exception) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(code=2)
-
-
 @teacher_app.command("prepare")
 def prepare_cmd(
     base: str = typer.Option("smollm2-135m-instruct", "--base", help="Base model spec (registry name, folder)."),
@@ -44,21 +37,19 @@ def prepare_cmd(
 
     import torch
 
-    from taskdistill.cli import quiet
-    from taskdistill.config import ConfigError, load_yaml
+    from taskdistill.checks import check_out_folder
+    from taskdistill.config import load_yaml, validate
+    from taskdistill.console import quiet
     from taskdistill.teacher.config import TeacherConfig
-    from taskdistill.teacher.identity import TeacherInputError
     from taskdistill.teacher.prepare import load_report, prepare_teacher
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    try:
-        cfg = load_yaml(config, TeacherConfig) if config else TeacherConfig()
-        overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=method,
-                                           eval_limit=eval_limit, seed=seed).items() if v is not None}
-        cfg = TeacherConfig.model_validate(cfg.model_dump() | overrides)
-        path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task)
-    except (ConfigError, TeacherInputError, ValueError, FileNotFoundError) as exc:
-        _fail(exc)
+    check_out_folder(out)
+    cfg = load_yaml(config, TeacherConfig) if config else TeacherConfig()
+    overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=method,
+                                       eval_limit=eval_limit, seed=seed).items() if v is not None}
+    cfg = validate(TeacherConfig, cfg.model_dump() | overrides, str(config) if config else "options")
+    path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task)
     summary = load_report(path)["summary"]
     typer.echo(json.dumps({"teacher": str(path), "summary": summary}, indent=2))
 
@@ -94,21 +85,23 @@ def annotate_cmd(
     """Teacher labels + probabilities, checked CoT traces and top-k logit caches for one dataset split."""
     import torch
 
-    from taskdistill.cli import quiet
+    from taskdistill.checks import check_name, check_range
+    from taskdistill.config import validate
+    from taskdistill.console import quiet
     from taskdistill.teacher.annotate import annotate
     from taskdistill.teacher.config import GenerationConfig
-    from taskdistill.teacher.identity import TeacherInputError
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    try:
-        gen = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=gen_batch_size, base_url=base_url,
-                               model=model, api_key_env=api_key_env)
-        path = annotate(teacher, data, task=task, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-                        backend=backend, policy=policy, limit=limit, quiet=quiet(), split=split,
-                        max_length=max_length, gen=gen, batch_size=batch_size,
-                        allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)
-    except (TeacherInputError, ValueError, FileNotFoundError) as exc:
-        _fail(exc)
+    check_name(split, "--split")
+    for option, value in (("--k", k), ("--limit", limit), ("--cot-limit", cot_limit), ("--max-length", max_length),
+                          ("--batch-size", batch_size)):
+        check_range(option, value, min=1)
+    gen = validate(GenerationConfig, dict(max_new_tokens=max_new_tokens, batch_size=gen_batch_size,
+                                          base_url=base_url, model=model, api_key_env=api_key_env), "options")
+    path = annotate(teacher, data, task=task, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+                    backend=backend, policy=policy, limit=limit, quiet=quiet(), split=split,
+                    max_length=max_length, gen=gen, batch_size=batch_size,
+                    allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)
     typer.echo(str(path))
 
 

@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 
 from taskdistill.cache import content_hash, file_hash
+from taskdistill.checks import check_name
+from taskdistill.errors import TaskdistillError
 
 SPLITS = ("train", "validation", "test")
 _MEMO: dict[tuple, str] = {}
 
 
-class TeacherInputError(ValueError):
+class TeacherInputError(TaskdistillError, ValueError):
     """A teacher or dataset input that cannot be used; the message names the file or folder."""
 
 
@@ -45,6 +47,7 @@ def model_hash(model_dir: str | Path) -> str:
 def split_path(dataset_dir: str | Path, split: str) -> Path:
     """``<dataset_dir>/<split>.parquet``, or a clear error saying what the folder lacks."""
     dataset_dir = Path(dataset_dir)
+    check_name(split, "split")  # a split is a file name inside the folder: never '../x'
     if not dataset_dir.is_dir():
         raise TeacherInputError(f"dataset folder not found: {dataset_dir}")
     path = dataset_dir / f"{split}.parquet"

@@ -18,12 +18,13 @@ checkpoints and resumes, so a killed run continues where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
 from pathlib import Path
 
-from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, stage_dir
+from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, output_lock, stage_dir
 from taskdistill.targets.record import TaskMismatchError, check_task, recorded_task, task_ref, write_task
 from taskdistill.task import DEFAULT_TASK, Task, load_task
 from taskdistill.teacher.config import TeacherConfig
@@ -171,90 +172,102 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     b_hash, d_hash = model_hash(base_dir), dataset_hash(dataset_dir)
     key = teacher_key(b_hash, d_hash, task.hash, cfg)
     final = Path(out).resolve() if out else stage_dir("teacher") / f"{_name(str(base))}-{key}"
-    if (final / REPORT).is_file():
-        rep = read_json(final / REPORT)
-        if rep.get("key") != key:
-            raise TeacherInputError(f"{final} already holds a teacher prepared with other inputs or "
-                                    f"settings (key {rep.get('key')} != {key}); choose another --out")
-        console.print(f"teacher already prepared: {final}")
+
+    def existing() -> bool:
+        """True if ``final`` already holds this teacher; refuse a folder holding anything else."""
+        if (final / REPORT).is_file():
+            rep = read_json(final / REPORT)
+            if rep.get("key") != key:
+                raise TeacherInputError(f"{final} already holds a teacher prepared with other inputs or "
+                                        f"settings (key {rep.get('key')} != {key}); choose another --out")
+            console.print(f"teacher already prepared: {final}")
+            return True
+        if final.exists() and any(final.iterdir()):
+            raise TeacherInputError(f"{final} exists and is not a prepared teacher; choose another --out")
+        return False
+
+    if existing():
         return final
-    if final.exists() and any(final.iterdir()):
-        raise TeacherInputError(f"{final} exists and is not a prepared teacher; choose another --out")
-    work = stage_dir("teacher") / f".work-{key}"
-    work.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
+    model, tok = load_model(base_dir, quiet=quiet)  # a broken base fails here, before anything is written
+    # One writer per --out folder (the cache folder is content-addressed: concurrent identical runs
+    # each finish and the first rename wins, as before). Checked again once we hold the lock.
+    with output_lock(final) if out else contextlib.nullcontext():
+        if existing():
+            return final
+        work = stage_dir("teacher") / f".work-{key}"
+        work.mkdir(parents=True, exist_ok=True)
+        timings: dict[str, float] = {}
 
-    model, tok = load_model(base_dir, quiet=quiet)
-    # The base model's scores depend only on the base, the data and the eval settings, not on the
-    # training recipe: cache them on their own so retuning steps or lr never re-scores the base.
-    limits = [x for x in (cfg.eval_limit, cfg.before_limit) if x]
-    before_limit = min(limits) if limits else None
-    before_key = content_hash("teacher-before-v1", b_hash, d_hash, task.hash, cfg.eval_splits, before_limit,
-                              cfg.eval_batch_size)
-    before_path = stage_dir("teacher") / f".before-{before_key}.json"
-    if before_path.is_file():
-        before = read_json(before_path)
-    else:
-        console.print(f"scoring the base model {base} before training ...")
+        # The base model's scores depend only on the base, the data and the eval settings, not on the
+        # training recipe: cache them on their own so retuning steps or lr never re-scores the base.
+        limits = [x for x in (cfg.eval_limit, cfg.before_limit) if x]
+        before_limit = min(limits) if limits else None
+        before_key = content_hash("teacher-before-v1", b_hash, d_hash, task.hash, cfg.eval_splits, before_limit,
+                                  cfg.eval_batch_size)
+        before_path = stage_dir("teacher") / f".before-{before_key}.json"
+        if before_path.is_file():
+            before = read_json(before_path)
+        else:
+            console.print(f"scoring the base model {base} before training ...")
+            t0 = time.perf_counter()
+            before = _evaluate(model, tok, dataset_dir, task, cfg, progress=not quiet, limit=before_limit)
+            timings["eval_before_s"] = round(time.perf_counter() - t0, 1)
+            atomic_write_json(before_path, before)
+
+        train_df = read_split(dataset_dir, "train", task)
+        examples, counts = mixed_examples(tok, task, train_df, cfg)
+        console.print(f"training on {len(train_df)} train rows -> {counts['label']} label + {counts['cot']} cot "
+                      f"examples; {cfg.steps} steps x batch {cfg.batch_size * cfg.grad_accum} "
+                      f"({cfg.method}, lr {cfg.lr})")
+        # A small held-out set (validation, label format) gives the trainer a held-out CE before and after.
+        val = read_split(dataset_dir, "validation", task).iloc[:cfg.heldout_examples]
+        eval_examples = build_examples(tok, task, val, fmt="label", max_length=cfg.max_length) if len(val) else None
         t0 = time.perf_counter()
-        before = _evaluate(model, tok, dataset_dir, task, cfg, progress=not quiet, limit=before_limit)
-        timings["eval_before_s"] = round(time.perf_counter() - t0, 1)
-        atomic_write_json(before_path, before)
+        ckpt = Path(train(model, tok, examples, distill_config(cfg), work / "train", quiet=quiet,
+                          eval_examples=eval_examples, task=task))
+        timings["train_s"] = round(time.perf_counter() - t0, 1)
+        del model
+        model, tok = load_model(ckpt, quiet=quiet)
 
-    train_df = read_split(dataset_dir, "train", task)
-    examples, counts = mixed_examples(tok, task, train_df, cfg)
-    console.print(f"training on {len(train_df)} train rows -> {counts['label']} label + {counts['cot']} cot "
-                  f"examples; {cfg.steps} steps x batch {cfg.batch_size * cfg.grad_accum} "
-                  f"({cfg.method}, lr {cfg.lr})")
-    # A small held-out set (validation, label format) gives the trainer a held-out CE before and after.
-    val = read_split(dataset_dir, "validation", task).iloc[:cfg.heldout_examples]
-    eval_examples = build_examples(tok, task, val, fmt="label", max_length=cfg.max_length) if len(val) else None
-    t0 = time.perf_counter()
-    ckpt = Path(train(model, tok, examples, distill_config(cfg), work / "train", quiet=quiet,
-                      eval_examples=eval_examples, task=task))
-    timings["train_s"] = round(time.perf_counter() - t0, 1)
-    del model
-    model, tok = load_model(ckpt, quiet=quiet)
+        after_path = work / "after.json"
+        if after_path.is_file():
+            after = read_json(after_path)
+        else:
+            console.print("scoring the prepared teacher ...")
+            t0 = time.perf_counter()
+            after = _evaluate(model, tok, dataset_dir, task, cfg, cot=True, progress=not quiet, limit=cfg.eval_limit)
+            timings["eval_after_s"] = round(time.perf_counter() - t0, 1)
+            atomic_write_json(after_path, after)
 
-    after_path = work / "after.json"
-    if after_path.is_file():
-        after = read_json(after_path)
-    else:
-        console.print("scoring the prepared teacher ...")
-        t0 = time.perf_counter()
-        after = _evaluate(model, tok, dataset_dir, task, cfg, cot=True, progress=not quiet, limit=cfg.eval_limit)
-        timings["eval_after_s"] = round(time.perf_counter() - t0, 1)
-        atomic_write_json(after_path, after)
-
-    log = work / "train" / "train_log.jsonl"
-    report = {
-        "key": key,
-        "key_version": KEY_VERSION,
-        "base": str(base),
-        "base_dir": str(base_dir),
-        "base_hash": b_hash,
-        "dataset_dir": str(dataset_dir),
-        "dataset_hash": d_hash,
-        "task": task_ref(task),
-        "config": cfg.model_dump(mode="json"),
-        "examples": counts,
-        "params": count_params(model),
-        "before": before,
-        "after": after,
-        "summary": {split: {"before": _headline(before.get(split, {})), "after": _headline(after[split])}
-                    for split in after},
-        "timings": timings,
-        "train_log_tail": log.read_text().splitlines()[-3:] if log.is_file() else [],
-        "versions": versions(),
-        "torch_threads": torch.get_num_threads(),
-    }
-    with atomic_dir(final) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        if log.is_file():
-            shutil.copy2(log, tmp / "train_log.jsonl")
-        atomic_write_json(tmp / REPORT, report)
-        write_task(tmp, task)
-    shutil.rmtree(work, ignore_errors=True)
-    console.print(f"prepared teacher -> {final}")
-    return final
+        log = work / "train" / "train_log.jsonl"
+        report = {
+            "key": key,
+            "key_version": KEY_VERSION,
+            "base": str(base),
+            "base_dir": str(base_dir),
+            "base_hash": b_hash,
+            "dataset_dir": str(dataset_dir),
+            "dataset_hash": d_hash,
+            "task": task_ref(task),
+            "config": cfg.model_dump(mode="json"),
+            "examples": counts,
+            "params": count_params(model),
+            "before": before,
+            "after": after,
+            "summary": {split: {"before": _headline(before.get(split, {})), "after": _headline(after[split])}
+                        for split in after},
+            "timings": timings,
+            "train_log_tail": log.read_text().splitlines()[-3:] if log.is_file() else [],
+            "versions": versions(),
+            "torch_threads": torch.get_num_threads(),
+        }
+        with atomic_dir(final) as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+            if log.is_file():
+                shutil.copy2(log, tmp / "train_log.jsonl")
+            atomic_write_json(tmp / REPORT, report)
+            write_task(tmp, task)
+        shutil.rmtree(work, ignore_errors=True)
+        console.print(f"prepared teacher -> {final}")
+        return final

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taskdistill.errors import InputError
 from taskdistill.task import Task
 from taskdistill.task.prompts import THINK_CLOSE, THINK_OPEN, AnswerParseError, parse_answer, split_cot
 from taskdistill.teacher.config import POLICIES
@@ -41,7 +42,7 @@ def check_trace(id_: str, raw: str, gold: str, task: Task, policy: str = "keep")
     """Parse one teacher output (answers in ``task``'s labels) and apply ``policy`` (see the module
     docstring)."""
     if policy not in POLICIES:
-        raise ValueError(f"unknown trace policy {policy!r}; choose one of {POLICIES}")
+        raise InputError("--policy", f"unknown trace policy {policy!r}; choose one of {POLICIES}")
     error = ""
     trace, label = "", None
     try:

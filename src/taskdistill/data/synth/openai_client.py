@@ -18,8 +18,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
+from taskdistill.errors import TaskdistillError
 
-class ChatClientError(RuntimeError):
+
+class ChatClientError(TaskdistillError, RuntimeError):
     """The endpoint failed for good (after retries) or answered something that is not a completion."""
 
 

@@ -20,6 +20,7 @@ only the new rows, not the whole corpus.
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections import Counter
@@ -31,7 +32,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from taskdistill.cache import atomic_dir, atomic_write_text, content_hash
-from taskdistill.config import StrictModel
+from taskdistill.config import ConfigError, StrictModel
 from taskdistill.data.synth.dedup import ExactDeduper, SemanticIndex
 from taskdistill.data.synth.filters import REASONS, filter_batch
 from taskdistill.data.synth.templates import Difficulty, Sample
@@ -64,8 +65,8 @@ class SynthConfig(StrictModel):
     openai_model: str | None = None
     openai_timeout: float = 60.0
     openai_retries: int = 3
-    test_per_class: int = 20
-    val_per_class: int = 10
+    test_per_class: int = Field(20, ge=1)
+    val_per_class: int = Field(10, ge=1)
 
     @field_validator("target_weights")
     @classmethod
@@ -78,7 +79,29 @@ class SynthConfig(StrictModel):
         """Settings that only make sense for some tasks: every ``target_weights`` key is a label."""
         bad = [k for k in self.target_weights if k not in task.label_names]
         if bad:
-            raise ValueError(f"unknown labels in target_weights: {bad} (not labels of task {task.name!r})")
+            raise ConfigError(f"unknown labels in target_weights: {bad} (not labels of task {task.name!r})")
+        w = np.array([self.target_weights.get(lab, 1.0) for lab in task.label_names], dtype=np.float64)
+        if w.sum() <= 0:
+            raise ConfigError("target_weights: the weights sum to zero")
+
+    def check_split_sizes(self, task: Task) -> None:
+        """``size`` gives every label enough rows for its test + validation + 1 train row (checked before
+        any generation, so a too-small ``--size`` stops at once and says which sizes work)."""
+        self.check_task(task)
+        w = np.array([self.target_weights.get(lab, 1.0) for lab in task.label_names], dtype=np.float64)
+        need = self.test_per_class + self.val_per_class + 1
+        share = w.min() / w.sum()
+        if share <= 0:
+            raise ConfigError("target_weights: every label needs a weight > 0 to fill its test and validation "
+                              "rows")
+        if self.size * share < need:
+            fit = int(self.size * share) - 1
+            fix = (f", or lower --test-per-class + --val-per-class to at most {fit}" if fit >= 2 else "")
+            raise ConfigError(
+                f"--size {self.size}: too small for {task.n_classes} labels with test_per_class "
+                f"{self.test_per_class} + val_per_class {self.val_per_class} + 1 train row per label "
+                f"({need} rows each, about {self.size * share:.0f} generated per label); use --size "
+                f">= {math.ceil(need / share)}{fix}")
 
     def target(self, task: Task) -> np.ndarray:
         """The target label distribution, in ``task.label_names`` order."""
@@ -365,7 +388,7 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool = Fa
         saved, now = json.loads(cfg_file.read_text()), json.loads(json.dumps(key))
         if saved != now:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-            raise ValueError(f"{out}: holds a run with different generation settings ({', '.join(diff)}); "
+            raise ConfigError(f"{out}: holds a run with different generation settings ({', '.join(diff)}); "
                              "use another --out folder or delete it")
     else:
         atomic_write_text(cfg_file, json.dumps(key, indent=1, sort_keys=True))
@@ -426,6 +449,7 @@ def generate_dataset(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool 
     from taskdistill.data.stats import dataset_stats, plot_stats
     from taskdistill.data.taskfile import write_task_yaml
 
+    cfg.check_split_sizes(task)  # before any generation: a too-small size says which sizes work
     out = Path(out)
     run_pipeline(out, cfg, task, quiet=quiet, embedder=embedder, backend=backend)
     rows, emb, hist = load_corpus(out, task)

@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pydantic import Field
+
 from taskdistill.config import StrictModel
 from taskdistill.data.synth import pools as P
 from taskdistill.task import load_task
@@ -36,10 +38,10 @@ TASK = load_task("finheadlines")  # this grammar writes the built-in task's labe
 class Difficulty(StrictModel):
     """Shares of the hard headline kinds (each in [0, 1]); the rest are plain single-event headlines."""
 
-    multi_event: float = 0.25
-    distractor: float = 0.15
-    numeric: float = 0.5  # of the classes that have a numbers-only form
-    noisy: float = 0.35
+    multi_event: float = Field(0.25, ge=0, le=1)
+    distractor: float = Field(0.15, ge=0, le=1)
+    numeric: float = Field(0.5, ge=0, le=1)  # of the classes that have a numbers-only form
+    noisy: float = Field(0.35, ge=0, le=1)
 
 
 @dataclass
