@@ -622,7 +622,7 @@ def g_other(rng: R, borrow: bool) -> tuple[str, str, str]:
                     f"Analysts expect {c} to post {ql} EPS of ${rng.uniform(0.1, 4):.2f}", f"{c} Q{rng.randint(1, 4)} earnings: what Wall Street expects"),
         "corporate": (f"{c} to present at {_pick(rng, CONFS)}", f"{c} announces {rng.randint(2, 10)}-for-1 stock split",
                       f"{c} to join S&P 500", f"{c} changes name to {P.synthetic_company(rng).name}",
-                      f"{c} to hold annual shareholder meeting on {m} {rng.randint(1, 28)}", 
+                      f"{c} to hold annual shareholder meeting on {m} {rng.randint(1, 28)}",
                       f"{c} short interest rises {pct}%",
                       f"{c} moves headquarters to {_pick(rng, P.CITIES)}", f"{c} completes redemption of notes due {rng.randint(2026, 2035)}",
                       f"{c} to webcast investor day"),
