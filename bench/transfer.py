@@ -115,7 +115,7 @@ def main() -> None:
                     help="--fast only: override a Difficulty share, e.g. --set wire=0 (ablation)")
     ap.add_argument("--teacher", help="checkpoint to score (summed fine probabilities per category)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--limit", type=int, default=0, help="score only the first N synthetic test rows (teacher)")
+    ap.add_argument("--limit", type=int, default=0, help="teacher: score about N synthetic test rows (the same number per class)")
     ap.add_argument("--show", type=int, default=0, help="print N synthetic headlines per kind (grammar check)")
     a = ap.parse_args()
 
@@ -147,7 +147,7 @@ def main() -> None:
     if a.teacher:
         from taskdistill.evaluate.indomain import score_labels  # noqa: F401  (fail early if missing)
 
-        t = test if not a.limit else test.iloc[: a.limit]
+        t = test if not a.limit else test.groupby("label", sort=False).head(max(1, a.limit // test["label"].nunique()))
         tp, tf = teacher_coarse(a.teacher, t["headline"].tolist(), fine, a.threads)
         tg = [fine.group(x) for x in t["label"]]
         print(f"teacher on synthetic test: fine macro-F1 {f1_score(t['label'], tf, average='macro'):.3f}, "
