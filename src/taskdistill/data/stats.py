@@ -77,6 +77,8 @@ def dataset_stats(splits: dict[str, pd.DataFrame], task: Task, history: list[dic
     if "kind" in allrows:
         kinds = Counter(k.split(":")[0] for k in allrows["kind"])
         out["kind_share"] = {k: round(v / len(allrows), 4) for k, v in sorted(kinds.items())}
+        # per style: the full kind, e.g. "wire:Earnings" (wire/aggregator notation) or "other:stock list"
+        out["style_counts"] = dict(sorted(Counter(allrows["kind"]).items()))
     if history:
         out["iterations"] = history
         out["totals"] = dict(

@@ -165,6 +165,7 @@ PRODUCTS = {
     "aero": ("jetliner", "fighter jet", "engine", "drone system", "satellite"),
     "default": ("product line", "service", "platform", "app", "device", "brand", "store format", "loyalty program"),
 }
+EXCHANGES = ("NASDAQ", "NYSE", "NYSEAMERICAN", "OTC", "NYSE Arca", "TSX")
 CITIES = ("New York", "London", "Frankfurt", "Tokyo", "Hong Kong", "Paris", "Chicago", "Detroit", "Seattle",
           "Toronto", "Sydney", "Singapore", "Zurich", "Mumbai", "Shanghai", "Seoul")
 SOURCES = ("Reuters", "Bloomberg", "WSJ", "CNBC", "Dow Jones", "FT", "Benzinga", "MarketWatch", "Barron's",
@@ -187,6 +188,8 @@ class Company:
         self.name, self.ticker, self.sector = name, ticker, sector
 
     def ref(self, rng: random.Random) -> str:
+        if rng.random() < 0.25:
+            return self.wire(rng)
         r = rng.random()
         if r < 0.45:
             return self.name
@@ -196,9 +199,28 @@ class Company:
             return f"{self.name} ({self.ticker})"
         if r < 0.8:
             return f"${self.ticker}" if "." not in self.ticker else self.name
-        if r < 0.9 and len(self.name.split()) == 2 and self.name.split()[1] in _CORPORATE_WORDS:
+        if r < 0.9 and len(self.name.split()) == 2 and self.name.split()[1] in _CORPORATE_WORDS \
+                and not self.name.split()[0].endswith("."):
             return self.name.split()[0]
         return f"{self.name} {rng.choice(('Inc', 'Corp', 'Inc.', 'Corp.'))}" if len(self.name.split()) < 3 else self.name
+
+    def wire(self, rng: random.Random) -> str:
+        """The long legal names and exchange tags of wire and aggregator feeds: 'Acme Corporation',
+        'Acme, Inc. Common Stock', 'Acme Inc. (NASDAQ:ACME)'."""
+        base = self.name
+        if base.split()[-1] not in ("Inc", "Corp", "Co", "Ltd", "plc", "Group", "Holdings"):
+            base = f"{base}{rng.choice((' Inc.', ', Inc.', ' Corporation', ' Corp.', ' Holdings, Inc.', ' Co.', ' Ltd.'))}"
+        elif base.endswith((" Inc", " Corp", " Co", " Ltd")):
+            base += "."
+        tag = "." not in self.ticker
+        r = rng.random()
+        if r < 0.3 and tag:
+            return f"{base} ({rng.choice(EXCHANGES)}:{self.ticker})"
+        if r < 0.55 and tag:
+            return f"{base} ({self.ticker})"
+        if r < 0.63:
+            return f"{base} Common Stock"
+        return base
 
     def product(self, rng: random.Random) -> str:
         return rng.choice(PRODUCTS.get(self.sector, PRODUCTS["default"]))

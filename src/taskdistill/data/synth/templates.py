@@ -42,6 +42,7 @@ class Difficulty(StrictModel):
     distractor: float = Field(0.15, ge=0, le=1)
     numeric: float = Field(0.5, ge=0, le=1)  # of the classes that have a numbers-only form
     noisy: float = Field(0.35, ge=0, le=1)
+    wire: float = Field(0.3, ge=0, le=1)  # wire/aggregator styles (see WIRE)
 
 
 @dataclass
@@ -95,6 +96,8 @@ TOPICS = ("AI", "cloud computing", "electric vehicles", "battery technology", "d
           "autonomous driving", "cybersecurity", "chips", "streaming", "renewable energy", "quantum computing")
 MACRO = ("Fed rate-cut bets", "cooling inflation data", "strong jobs data", "tariff worries", "bond yields rise",
          "oil prices slide", "bank earnings", "tech rally", "China stimulus hopes", "recession fears")
+SECTORS = ("Solar", "Semiconductor", "Biotech", "Regional Bank", "Retail", "Restaurant", "Airline", "Railroad",
+           "Oil Services", "Software", "Medical Device", "Homebuilder", "Utility", "Insurance", "Media", "REIT")
 CONFS = ("the Goldman Sachs Communacopia Conference", "the J.P. Morgan Healthcare Conference", "CES",
          "the Morgan Stanley TMT Conference", "the Barclays Global Financial Services Conference", "an investor day")
 
@@ -159,13 +162,13 @@ def g_rating_change(rng: R, up: bool, num: bool) -> tuple[str, str, str]:
 
 def g_initiation(rng: R, num: bool) -> tuple[str, str, str]:
     c, b, r = P.company(rng).ref(rng), _pick(rng, P.BROKERS), _rating(rng)
-    pt = _fmt_price(_price(rng))
+    reason = _pick(rng, REASONS_UP + REASONS_DOWN)
     forms = (
-        f"{b} Initiates Coverage On {c} With {r} Rating", f"{b} starts {c} at {r}", f"{b} initiates {c} at {r}, PT {pt}",
+        f"{b} Initiates Coverage On {c} With {r} Rating", f"{b} starts {c} at {r}", f"{b} Initiates Coverage on {c} at {r}",
         f"{c} coverage initiated at {b} with {r}", f"{b} begins coverage of {c} with {r} rating",
-        f"{b} Initiates Coverage On {c} With {r} Rating, Announces Price Target of {pt}",
+        f"UPDATE: {b} Initiates Coverage on {c} on {reason.capitalize()}",
         f"{b} launches coverage of {c} with {r}", f"{c} initiated with a {r} at {b}", f"{b} assumes coverage of {c} at {r}",
-        f"New coverage: {b} starts {c} at {r}, {pt} target", f"{b} picks up coverage of {c}, rates it {r}",
+        f"New coverage: {b} starts {c} at {r}, cites {reason}", f"{b} picks up coverage of {c}, rates it {r}",
         f"{c} gets new {r} rating from {b}",
     )
     return _pick(rng, forms), f"{b} starts covering {c} with a first {r} rating, a rating initiation.", "simple"
@@ -173,11 +176,13 @@ def g_initiation(rng: R, num: bool) -> tuple[str, str, str]:
 
 def g_reiterated(rng: R, num: bool) -> tuple[str, str, str]:
     c, b, r = P.company(rng).ref(rng), _pick(rng, P.BROKERS), _rating(rng)
-    pt = _fmt_price(_price(rng))
-    why = f"{b} keeps its existing {r} rating on {c} without changing its target, a rating reiterated."
+    why = f"{b} keeps its existing {r} rating on {c} or comments without changing it, a rating reiterated."
     if num:
-        forms = (f"{b} Maintains {r} on {c}, Maintains {pt} Price Target", f"{b} Maintains {r} on {c}, PT {pt} (unchanged)",
-                 f"{c}: {b} {r}, target {pt} from {pt}")
+        a, c2 = P.person(rng), P.company(rng).ref(rng)
+        forms = (f"{b} Reiterating {r} Rating On {c}", f"{b}'s {a} {r} On {c}, Sees {_pick(rng, REASONS_UP + REASONS_DOWN).capitalize()}",
+                 f"{b}'s {a} Stays Cautious on {c}", f"{b} Likes {_pick(rng, SECTORS)} Names Into {P.quarter(rng)[0]}; {c}, {c2} Top Picks",
+                 f"{b} Analyst Comments on {c} Following Investor Meeting", f"{b} Says {c} Remains Its Top Pick in {_pick(rng, SECTORS)}",
+                 f"{b} Out Positive on {c} Ahead of {P.quarter(rng)[0]} Results")
         return _pick(rng, forms), why, "numeric"
     forms = (
         f"{b} Maintains {r} on {c}", f"{b} Reiterates {r} Rating on {c}", f"{b} reaffirms {r} on {c}",
@@ -607,25 +612,22 @@ def g_other(rng: R, borrow: bool) -> tuple[str, str, str]:
         "interview": (f"{c} CEO says {_pick(rng, TOPICS)} demand remains strong", f"{c} CFO: no slowdown in {_pick(rng, TOPICS)}",
                       f"INTERVIEW-{c} chief sees growth in {_pick(rng, TOPICS)}", f"{P.person(rng)} of {c} on the future of {_pick(rng, TOPICS)}",
                       f"{c} boss says tariffs are manageable", f"{c} executive talks {_pick(rng, TOPICS)} strategy at {_pick(rng, CONFS)}"),
-        "options": (f"{c} Unusual Options Activity", f"Smart Money Is Betting Big In {c} Options",
-                    f"{c} Options Trading: A Look At Call Volume", f"Traders buy {rng.randint(2, 40) * 1000:,} {c} calls at {_fmt_price(_price(rng))} strike",
-                    f"Large put sweep spotted in {c}", f"{c} implied volatility jumps ahead of {ql} report"),
-        "offering": (f"{c} prices {P.big_money(rng)} senior notes offering", f"{c} announces proposed public offering of common stock",
+        "offering": (f"{c} prices {P.big_money(rng)} senior notes offering", f"{c} Prices Offering of {rng.randint(2, 9)}.{rng.randint(0, 9)}% Senior Notes Due {rng.randint(2027, 2050)}",
                      f"{c} files for IPO", f"{c} raises {P.big_money(rng)} in Series {_pick(rng, 'BCDE')} funding",
-                     f"{c} launches {P.big_money(rng)} convertible bond offering", f"{c} Prices Upsized {P.big_money(rng)} Offering",
-                     f"{c} files to sell {rng.randint(2, 30)} million shares", f"{c} sets IPO terms, seeks up to {P.big_money(rng)}"),
-        "macro": (f"US jobless claims fall to {rng.randint(180, 260)},000", f"Fed holds rates steady, signals {rng.randint(1, 3)} cuts this year",
-                  "ECB cuts rates by 25 bps", f"US CPI rises {pct}% in {m}", "Oil prices rise as OPEC+ extends output cuts",
+                     f"{c} launches {P.big_money(rng)} convertible bond offering", f"{c} Prices Upsized {P.big_money(rng)} Notes Offering",
+                     f"{c} sets IPO terms, seeks up to {P.big_money(rng)}"),
+        "macro": (f"US jobless claims fall to {rng.randint(180, 260)},000", f"US factory orders rise {pct}% in {m}",
+                  f"US CPI rises {pct}% in {m}", "Oil prices rise as OPEC+ extends output cuts",
                   f"China's exports beat forecasts in {m}", "US GDP growth beats expectations", "Treasury yields climb after strong retail sales",
-                  "Dollar slips as traders price in rate cut", f"Bank of England raises rates to {rng.randint(2, 6)}.{rng.choice((0, 25, 5, 75))}%",
+                  "Dollar slips as traders price in rate cut", f"Housing starts drop {pct}% in {m}",
                   f"Euro zone inflation slows to {pct}% in {m}", "Gold hits record high as dollar weakens"),
         "preview": (f"{c} to report {ql} earnings on {day}", f"{c} {q} Earnings Preview: What to Expect",
                     f"{c} sets date for {q} results conference call", f"Earnings Scheduled For {day}: {tk[0]}, {tk[1]}, {tk[2]}",
                     f"Analysts expect {c} to post {ql} EPS of ${rng.uniform(0.1, 4):.2f}", f"{c} Q{rng.randint(1, 4)} earnings: what Wall Street expects"),
         "corporate": (f"{c} to present at {_pick(rng, CONFS)}", f"{c} announces {rng.randint(2, 10)}-for-1 stock split",
                       f"{c} to join S&P 500", f"{c} changes name to {P.synthetic_company(rng).name}",
-                      f"{c} to hold annual shareholder meeting on {m} {rng.randint(1, 28)}", f"{c} director buys {rng.randint(1, 90) * 1000:,} shares",
-                      f"{c} CEO sells {rng.randint(1, 90) * 1000:,} shares", f"{c} short interest rises {pct}%",
+                      f"{c} to hold annual shareholder meeting on {m} {rng.randint(1, 28)}",
+                      f"{c} short interest rises {pct}%",
                       f"{c} moves headquarters to {_pick(rng, P.CITIES)}", f"{c} completes redemption of notes due {rng.randint(2026, 2035)}",
                       f"{c} to webcast investor day"),
     }
@@ -633,12 +635,12 @@ def g_other(rng: R, borrow: bool) -> tuple[str, str, str]:
         f"{c} sets {rng.randint(2028, 2050)} emissions target", f"{c} targets {P.big_money(rng)} in cost savings",
         f"{c} cuts prices on {co.product(rng)}", f"{c} raises prices on {co.product(rng)}", f"{c} upgrades its data centers",
         f"{c} probes cause of {_pick(rng, ('outage', 'fire', 'data breach', 'recall'))}", f"{c} strikes back at short seller report",
-        f"Fed cuts rates by {rng.choice((25, 50))} basis points", f"{n} Analyst Upgrades To Watch This Week",
+        f"{n} Analyst Upgrades To Watch This Week",
         f"{n} Dividend Stocks To Buy Now", "Which Stocks Could Beat Earnings This Week?", f"{c} launches {P.big_money(rng)} bond sale",
-        f"Traders eye {c} {_fmt_price(_price(rng))} strike calls", f"{c} CEO calls for cuts in interest rates",
+        f"{c} CEO calls for cuts in interest rates",
         f"{c} settles into trading range ahead of earnings", f"{c} to report {ql} results; guidance in focus",
         f"Moody's says outlook for {_pick(rng, ('US banks', 'European autos', 'Asian sovereigns', 'utilities'))} stable",
-        f"FDA to hold advisory meeting on {co.product(rng)}s", f"{c} annual meeting: shareholders approve director slate",
+        f"{c} annual meeting: shareholders approve director slate",
         f"Union leaders meet {c} management for talks", f"Price target talk: where analysts see {c} heading",
     )
     if borrow:
@@ -831,7 +833,199 @@ def _fill(rng: R, template: str) -> str:
     return template.format(**vals)
 
 
-_PREFIXES = ("UPDATE 1-", "UPDATE 2-", "UPDATE 3-", "BRIEF-", "RPT-", "CORRECTED-", "*", "BUZZ-", "Breaking: ", "WATCH: ")
+# ----------------------------------------------------------------------------------------------
+# Wire and aggregator styles. Real feeds (newswire briefs, market-data aggregators) look unlike
+# clean news-site copy: legal names with exchange tags, "UPDATE:" leads, estimate comparisons in
+# terse notation ("Q3 EPS $(0.12) vs $(0.15) Est."), guidance lines against consensus ("Sees FY EPS
+# $1.10-$1.20 vs $1.15 Est."), regulatory pipeline steps, filings ("8-K shows ..."), market-update
+# lines that carry one company's event, option alerts and insider-trade notices. Each style below
+# is a general pattern of such feeds; ``kind`` is ``wire:<label group>`` so stats.json counts them.
+
+
+def _money_short(v: float) -> str:
+    return f"${v:.1f}B" if v >= 1 else f"${v * 1000:.1f}M"
+
+
+def _signed(v: float) -> str:
+    return f"$({abs(v):.2f})" if v < 0 else f"${v:.2f}"
+
+
+def _wire_vals(rng: R, label: str) -> dict:
+    v = _m(rng)
+    mlo = rng.randint(5, 40)
+    v.update(mlo=mlo, mhi=mlo + rng.randint(1, 4), wage=rng.randint(12, 25), city=_pick(rng, P.CITIES))
+    v.update(off=_pick(rng, OFFICIALS), stmt=_pick(rng, STATEMENTS).format(pol=_pick(rng, POLICY_TOPICS), sector=_pick(rng, SECTORS).lower()),
+             cb=_pick(rng, CENTRAL_BANKS), cbact=_pick(rng, CB_ACTIONS).format(bp=rng.choice((25, 50, 75))))
+    co = P.company(rng)
+    v.update(c=co.ref(rng), prod=co.product(rng), tk=co.ticker if "." not in co.ticker else "XYZ",
+             q=P.quarter(rng)[0], fy=P.fiscal_year(rng), sector=_pick(rng, SECTORS), conf=_pick(rng, CONFS),
+             mk=_pick(rng, MARKET_UPDATES), idx=_pick(rng, INDEX_MOVES), a=P.person(rng), p2=P.person(rng),
+             day=_pick(rng, P.WEEKDAYS), mon=_pick(rng, P.MONTHS)[:3], k=rng.randint(2, 90) * 100,
+             n3=rng.randint(100, 9000), px=_fmt_price(_price(rng)), cause=_pick(rng, MOVE_CAUSES),
+             gov=_pick(rng, GOVERNMENTS), pol=_pick(rng, POLICY_TOPICS), proj=_pick(rng, PROJECTS),
+             svc=_pick(rng, SERVICES), ap=_pick(rng, P.APPROVERS[:8]), tks=", ".join(P.company(rng, 0.0).ticker for _ in range(rng.randint(3, 6))))
+    outcome = {"earnings beat": "beat", "earnings miss": "miss"}.get(label, "inline")
+    eps, est, e_act, e_est = _eps_pair(rng, outcome)
+    rev_est = round(rng.uniform(0.02, 40), 3)
+    rev = rev_est * (1 + rng.uniform(-0.05, 0.05))
+    prev = round(e_act * rng.uniform(0.5, 1.5) + rng.uniform(-0.1, 0.1), 2)
+    v.update(eps=eps, est=est, rev=_money_short(rev), rev_est=_money_short(rev_est), prev=_signed(prev),
+             prev_rev=_money_short(rev * rng.uniform(0.7, 1.3)), pct=_pct(rng, 2, 40))
+    lo = round(rng.uniform(0.3, 9), 2)
+    hi = round(lo * rng.uniform(1.02, 1.12), 2)
+    mid = (lo + hi) / 2
+    gd = {"guidance raised": rng.uniform(0.8, 0.97), "guidance lowered": rng.uniform(1.03, 1.25)}.get(label, 1.0)
+    g_est = round(mid * gd, 2)
+    k = {"guidance raised": rng.uniform(0.85, 0.97), "guidance lowered": rng.uniform(1.03, 1.15)}.get(label, 1.0)
+    v.update(lo=f"${lo:.2f}", hi=f"${hi:.2f}", gest=f"${g_est:.2f}", plo=f"${lo * k:.2f}", phi=f"${hi * k:.2f}",
+             glo=_money_short(lo * 0.9), ghi=_money_short(hi * 0.9), gsest=_money_short(g_est * 0.9))
+    new, old = _pt_pair(rng, label != "price target lowered")
+    v.update(new=new, old=old)
+    dnew, dold, _ = _div_pair(rng, {"dividend raised": "up", "dividend cut": "down"}.get(label, "flat"))
+    v.update(dnew=dnew, dold=dold)
+    return v
+
+
+MARKET_UPDATES = ("Mid-Morning Market Update: Markets Open Higher", "Mid-Day Market Update: Nasdaq Slips",
+                  "Mid-Afternoon Market Update: Dow Rises Over 100 Points", "Market Update: Stocks Mixed",
+                  "Pre-Market Update: Futures Edge Lower", "Mid-Morning Market Update: Markets Fall",
+                  "Afternoon Market Update: S&P 500 Flat", "Mid-Day Market Update: Crude Oil Up 2%")
+INDEX_MOVES = ("Markets Rise", "Markets Fall", "Dow Slides Over 200 Points", "Nasdaq Gains 1%", "S&P 500 Flat",
+               "Crude Oil Down 3%", "Gold Rises")
+MOVE_CAUSES = ("Social Media Buzz", "Short Report", "Volume Spike",
+               "Sector Weakness", "Rate Worries", "Broad Market Selloff", "Analyst Note Rumors", "Unconfirmed Report",
+               "Heavy Options Activity", "Reddit Interest", "Index Rebalancing", "Trade Uncertainty")
+GOVERNMENTS = ("White House", "Treasury Department", "Commerce Department", "European Commission", "U.K. Government",
+               "China's Commerce Ministry", "Senate Committee", "House Panel", "U.S. Trade Representative", "Japan's FSA",
+               "India's Government", "Canadian Prime Minister's Office", "German Finance Ministry", "State Regulators")
+POLICY_TOPICS = ("Tariffs on Steel Imports", "Drug Pricing Rules", "Net Neutrality", "Bank Capital Requirements",
+                 "Emissions Standards", "Crypto Regulation", "Chip Export Controls", "Data Privacy Rules",
+                 "Pipeline Permits", "Drone Regulations", "Stress Test Rules", "Trade Deal Terms", "Antitrust Guidelines")
+OFFICIALS = ("Treasury Secretary", "President on Twitter", "Commerce Secretary", "EU Trade Commissioner", "Prime Minister's Spokesperson",
+             "German Finance Minister", "Senate Majority Leader", "House Speaker", "SEC Chair", "FTC Chair", "Health Officials",
+             "Energy Secretary", "U.K. Chancellor", "China's Foreign Ministry", "Governor", "Lawmakers")
+STATEMENTS = ("Administration Considering {pol}", "New {pol} Coming Next Month", "Talks On {pol} Making Progress",
+              "Government Will Not Back Down On {pol}", "Bill On {pol} Has Enough Votes", "{pol} To Be Reviewed",
+              "Country Will Retaliate Over {pol}", "Oversight Of {sector} Sector To Be Tightened", "Deal Reached On {pol}")
+CENTRAL_BANKS = ("Fed", "ECB", "Bank of England", "Bank of Japan", "PBOC", "RBA", "Bank of Canada", "SNB")
+CB_ACTIONS = ("Cuts Rates By {bp} bps", "Holds Rates Steady, Signals Cuts Later This Year", "Raises Rates By {bp} Basis Points",
+              "Minutes Show Members Split On Balance Sheet", "Proposes Tougher Capital Rules For Large Banks",
+              "Says Stress Test Results Show Banks Well Capitalized", "Extends Emergency Lending Program")
+PROJECTS = ("Pipeline", "Mine Expansion", "Wind Farm", "Refinery", "LNG Terminal", "Casino License", "Data Center")
+SERVICES = ("Customer Service Platform", "Cloud Migration", "Logistics Services", "Maintenance Services",
+            "Payment Processing", "Network Equipment", "Property Management Services", "Fleet Services")
+
+WIRE: dict[str, tuple[str, ...]] = {
+    "rating upgrade": ("{b} Upgrades {c} to {to_u}", "UPDATE: {b} Upgrades {c} to {to_u} on {sector} Recovery",
+                       "{c} ({tk}) Upgraded to {to_u} at {b}", "{b}'s {a} Upgrades {c} to {to_u}",
+                       "{b} Upgraded {c} to {to_u}", "{c} Upgraded At {b}; Stock Up {pct}% Premarket"),
+    "rating downgrade": ("{b} Downgrades {c} to {to_d}", "UPDATE: {b} Downgrades {c} to {to_d} on Valuation",
+                         "{c} ({tk}) Downgraded to {to_d} at {b}", "{b} Downgraded {c} from {to_u} to {to_d}",
+                         "{c} Downgraded At {b} On {sector} Headwinds"),
+    "rating reiterated": ("{b} Reiterating {r} Rating On {c}", "{b}'s {a} {r} On {c} Following {q} Results",
+                          "{b} Sees Upside In {sector} Into {q} Reports; {c}, {c2} Top Picks",
+                          "{b} Comments on {c} Following Investor Day", "{b}'s {a} Stays Cautious on {c}",
+                          "{b} Adds {c} To Conviction List, Maintains {r}", "{b}'s {a} Says {c} Thesis Intact After {q}"),
+    "price target raised": ("{b} Maintains {r} on {c}, Raises Price Target to {new}", "{b} Maintains {c} at {r}, Raises PT from {old} to {new}",
+                            "{c} Price Target Raised to {new} By {b} On Strong {q}", "UPDATE: {b} Reiterates {r} Rating, Raises PT on {c}",
+                            "{b} Upgrades {c} to {to_u}, Raises to {new}", "{b} Downgrades {c} to {to_d}, Raises PT to {new}",
+                            "{b} Maintains {r} on {c}, Raises PT to {new}"),
+    "price target lowered": ("{b} Maintains {r} on {c}, Lowers Price Target to {new}", "{b} Maintains {c} at {r}, Lowers PT from {old} to {new}",
+                             "{c} Price Target Lowered to {new} By {b} After {q}", "UPDATE: {b} Reiterates {r} Rating, Lowers PT for {c}",
+                             "{b} Downgrades {c} to {to_d}, Lowers to {new}", "{b} Upgrades {c} to {to_u}, Lowers PT to {new}",
+                             "{b} Maintains {r} on {c}, Lowers PT to {new}"),
+    "earnings beat": ("{c} Reports {q} EPS {eps} vs {est} Est., Sales {rev} vs {rev_est} Est.", "{c} {q} EPS {eps} Beats {est} Estimate, Sales {rev} Miss {rev_est} Estimate",
+                      "{c} Reports {q} Adj. EPS {eps} vs. {est} Est; Revenues {rev} vs. {rev_est} Est", "{mk}; {c} Tops {q} Estimates",
+                      "{c} Reports {q} Loss/Share {eps} vs {est} Est"),
+    "earnings miss": ("{c} Reports {q} EPS {eps} vs {est} Est., Sales {rev} vs {rev_est} Est.", "{c} {q} EPS {eps} Misses {est} Estimate, Sales {rev} Beat {rev_est} Estimate",
+                      "{c} Reports {q} Adj. EPS {eps} vs. {est} Est; Revenues {rev} vs. {rev_est} Est", "{mk}; {c} Earnings Miss Estimates",
+                      "{c} Reports {q} Loss/Share {eps} vs {est} Est"),
+    "earnings in line": ("{c} Reports {q} EPS {eps}, Inline, Sales {rev} vs {rev_est} Est.", "{c} Reports {q} EPS {eps} vs {prev} YoY, Sales {rev} vs {prev_rev} YoY", "{c} Reports {q} EPS of {eps}; Revenue of {rev}",
+                         "{c} Reports {q} EPS {eps} vs {est} Est."),
+    "guidance raised": ("{c} Sees {fy} EPS {lo}-{hi} vs {gest} Est.", "{c} Raises {fy} EPS Guidance From {plo}-{phi} to {lo}-{hi} vs {gest} Est",
+                        "UPDATE: {c} Sees {q} Sales {glo}-{ghi} vs {gsest} Est.", "{c} Guides {fy} Revenue {glo}-{ghi} vs {gsest} Est",
+                        "{c} Sees {fy} Adj. EPS {lo}-{hi}, Above Consensus of {gest}",
+                        "{c} Says Now Expects {fy} Margin Of {mlo}% To {mhi}%, Up From Prior View"),
+    "guidance lowered": ("{c} Sees {fy} EPS {lo}-{hi} vs {gest} Est.", "{c} Cuts {fy} Adj. EPS Guidance to {lo}-{hi} vs {gest} Est.",
+                         "UPDATE: {c} Sees {q} Sales {glo}-{ghi} vs {gsest} Est.", "{c} Lowers {fy} Guidance From {plo}-{phi} to {lo}-{hi}",
+                         "{c} Now Sees {fy} Sales Toward Low End of {glo}-{ghi} Range",
+                         "{c} Says Expects {cause} To Be A {pct} Point Headwind To {fy} Growth",
+                         "From {c} Call: Co. Now Expects {fy} Margin Of {mlo}% To {mhi}%, Down From Prior View"),
+    "guidance reaffirmed": ("{c} Reaffirms {fy} Adj. EPS {lo}-{hi} vs {gest} Estimate", "{c} Narrows {fy} EPS Guidance to {lo}-{hi} vs {gest} Est",
+                            "{c} Sees {fy} EPS {lo}-{hi} vs {gest} Est.", "{c} Affirms {fy} Outlook, Sees Sales {glo}-{ghi}",
+                            "From {c} Conference Call: Co. Still Expects {fy} Margin Of {mlo}% To {mhi}%",
+                            "{c} Says It Continues To Expect {fy} Operating Margin Between {mlo}% And {mhi}%"),
+    "executive change": ("{c} {role} {p} Resigns; {p2} Named Interim {role}",
+                         "8-K from {c} Shows {role} {p} to Step Down", "{c} Appoints {p} As {role}",
+                         "{c} Says {role} {p} Will Retire"),
+    "layoffs": ("UPDATE: {c} Plans To Reduce Workforce By About {pct}%", "8-K Filing Shows {c} Will Reduce Headcount by ~{n} Jobs",
+                "{c} 10-Q Shows Co. Cut ~{n} Jobs In Restructuring", "{c} Furloughs {n} Workers Amid Slowdown",
+                "{c} To Hire {n} Workers For Holiday Season", "{c} Offers Early Retirement To {n} Employees",
+                "{c} Eliminates Bonuses For Senior Executives", "{c} Suspends Employee Over {iss}",
+                "{c} To Pay {m} In Profit-Sharing To Employees", "{c} Raises Starting Wage To ${wage}/Hour",
+                "{c} Idles {unit} Plant, Puts {n} On Temporary Leave"),
+    "labor strike": ("{u} Files Complaint Against {c} Over Working Conditions", "{u} Says Talks With {c} Have Stalled",
+                     "{u} Says Members at {c} Will Strike Starting {day}",
+                     "UPDATE: {c} Workers Walk Out; {u} Cites Stalled Talks"),
+    "acquisition": ("{c} Announces {m} Acquisition of {unit} Assets", "{c} Acquires {c2}; Terms Not Disclosed",
+                    "{mk}; {c} To Acquire {c2} For {m}", "UPDATE: {c} Said To Be Among Bidders For {c2}",
+                    "{c} Extends Tender Offer for {c2} at {px}/Share",                     "13F Shows {c} Took New Stake In {c2}", "{c} To Buy {c2}, No Terms Disclosed",
+                    "{c} Buys {c2} For {m} In Cash, ~{n3}K Shares", "{c} Acquires {unit} Facility In {city}",
+                    "Is {c2} A Takeover Target? {c} Seen As Suitor", "{c} Says {c2} Purchase To Be Accretive In {fy}",
+                    "Activist {a} Pushes {c} To Explore Sale", "{c} Confirms Approach For {c2}"),
+    "merger": ("{c} and {c2} To Merge In {m} Transaction", "UPDATE: {c}, {c2} Announce Merger Agreement"),
+    "divestiture": ("{c} Sells {unit} Unit to {c2} for {m}", "{c} Reports Completion Of {unit} Divestiture"),
+    "dividend raised": ("{c} Raises Qtr. Dividend from {dold} to {dnew}/Share", "{c} Increases Dividend From {dold} To {dnew}",
+                        "{c} Announces Dividend Increase To {dnew}/share From {dold}/share"),
+    "dividend cut": ("{c} Reduces Monthly Dividend to {dnew} From {dold}", "{c} Lowers Qtr. Dividend from {dold} to {dnew}/Share"),
+    "dividend declared": ("{c} Declares Quarterly Dividend of {dnew} Per Common Share ({tk})", "{c} Declares Dividend of {dnew} on Preferred Stock"),
+    "share buyback": ("{c} Adds {n3}K Shares to Repurchase Program", "{c} Board Authorizes {m} Buyback ({tk})"),
+    "regulatory probe": ("{off} Says {stmt}", "{cb} {cbact}", "UPDATE: {off} Says {stmt}", "{cb} Official {p}: {stmt}",
+                         "{c} Files Patent Infringement Suit Against {c2}", "{gov} Says It Is Reviewing {pol}",
+                         "{gov} Proposes New {pol}", "Court Blocks Permit For {c} {proj}", "{c} Receives Nasdaq Deficiency Notice",
+                         "{reg} Sues {c} Over {iss}", "{gov} Official Says Administration Looking At {pol}",
+                         "8-K From {c} Shows Co. Received Subpoena From {reg}"),
+    "legal settlement": ("{c} Settles Patent Dispute With {c2}",
+                         "{c} Wins Appeal In Patent Case Against {c2}", "Court Rules For {c2} In {c} {iss} Case",
+                         "{c} Loses Bid To Dismiss {iss} Lawsuit"),
+    "shares rise": ("{c} Shares Now Up {pct}% Following {cause}", "{c} Shares Touch Session High Of {px}, Up {pct}% On {cause}",
+                    "{mk}; {c} Shares Jump Following {q} Results", "{c} Up {pct}% After Beating Estimates, {b} Upgrades ({tk})",
+                    "{c} {role} {p} Buys {n3} Shares @{px}/Share -Form 4", "Option Alert: {tk} {mon} {px} Calls Sweep: {n3} @ Ask",
+                    "{c} Shares Climb {pct}% After-Hours On {q} Results", "{sector} Stocks Trading Higher As {cause} Lifts Group"),
+    "shares fall": ("{c} Shares Now Down {pct}% Following {cause}", "{c} Prices Public Offering of {n3}K Shares At {px}/Share",
+                    "{mk}; {c} Shares Fall Following {q} Results", "{c} Down {pct}% After Missing Estimates, {b} Downgrades ({tk})",
+                    "{mk}; {c} Shares Tumble Following Public Offering Of Stock", "{c} {role} {p} Sells {n3} Shares @{px}/Share -Form 4",
+                    "Option Alert: {tk} {mon} {px} Puts Sweep: {n3} @ Ask", "{sector} Stocks Trading Lower Amid {cause}",
+                    "{c} Announces Proposed Public Offering Of Common Stock"),
+    "credit upgrade": ("{ag} Upgrades {c}'s Rating to {to_c}; Outlook Stable", "{ag} Affirms {c} Ratings, Raises Outlook from Stable to Positive"),
+    "credit downgrade": ("{ag} Places {c} on Rating Watch Negative", "{ag} Affirms {c}; Outlook Revised from Stable to Negative",
+                         "{ag} Assigns Negative Outlook On {sector} Issuers"),
+    "product launch": ("{c} Announces {pct}% Price Increase on {prod}", "{c} Presents Data From Phase 2 Study Of {prod} at {conf}",
+                       "{c} Highlights New {prod} At {conf}"),
+    "contract win": ("{c2} Selects {c} to Provide {svc}", "{c2} Awards {m} Contract to {c}", "{c} Awarded Multi-Year Contract By {c2}",
+                     "{c}, {c2} Sign Order Valued At {m}", "{c} Reports Deal With {c2} For {svc}"),
+    "partnership": ("{c} Forms JV With {c2} For {svc}", "{c}, {c2} Enter Licensing Agreement For {prod}"),
+    "product approval": ("{c} Submits Application to {ap} for {prod}", "{ap} Grants Priority Review To {c}'s {prod}",
+                         "{c} Receives CE Mark for {prod}", "{c} Gets 510(k) Clearance for {prod}", "CHMP Issues Positive Opinion For {c}'s {prod}",
+                         "{ap} Advisory Panel to Review {c}'s {prod} on {day}", "{ap} Validates Application For {c}'s {prod}",
+                         "{c} Receives Breakthrough Therapy Designation For {prod}", "{c} Reports {ap} Acceptance Of Filing For {prod}"),
+    "approval rejected": ("{ap} Issues Complete Response Letter To {c} For {prod}", "{ap} Panel Votes Against {c}'s {prod}"),
+    "other": ("{sector} Stocks To Watch ({tks})", "Morning Briefing: {c}, {c2}, {sector} And More", "{sector} Names Leading The Rally ({tks})",
+              "{a} Talks With {c} CEO {p} About {sector} Demand", "{gov} Data: {sector} Activity Slows In {mon}",
+              "How {cause} Could Hit {sector} Stocks ({tks})", "Weekly Recap: {sector} Lags As {idx}"),
+}
+
+
+def wire_sample(rng: R, label: str) -> Sample:
+    vals = _wire_vals(rng, label)
+    vals["to_c"] = _credit_pair(rng, label != "credit downgrade")[1]
+    head = _pick(rng, WIRE[label]).format(**vals)
+    spec = TASK.labels[TASK.index(label)]
+    why = f"In wire shorthand the headline reports that {spec.definition[0].lower()}{spec.definition[1:-1]}, so {label}."
+    return Sample(head, label, why, f"wire:{spec.group}")
+
+
+_PREFIXES = ("UPDATE: ", "UPDATE: ", "UPDATE 1-", "UPDATE 2-", "UPDATE 3-", "BRIEF-", "RPT-", "CORRECTED-", "*", "BUZZ-", "Breaking: ", "WATCH: ")
 _SUFFIXES = (" - Reuters", " | Reuters", " - Bloomberg", " (Benzinga)", " - WSJ", ": report", " -- MarketWatch", " - sources",
              " - Dow Jones", " - CNBC", " | Investing.com", " - FT", " (Reuters)", " - filing", " - statement")
 _ABBREV = (("price target", "PT"), ("Price Target", "PT"), ("estimate", "est."), ("Estimate", "Est."), ("revenue", "rev"),
@@ -871,9 +1065,22 @@ def add_noise(rng: R, text: str) -> str:
     return text
 
 
-_MULTI_BY_WINNER: dict[str, list[int]] = {}
-for _i, (_events, _) in enumerate(MULTI):
-    _MULTI_BY_WINNER.setdefault(TASK.resolve(list(_events)), []).append(_i)
+# A headline that leads with the size of a share move ("X shares jump 8% after ...") is a share move
+# whatever the cause (the shares rise/fall precedence rule); one about the event keeps the event.
+_LEADS_WITH_MOVE = re.compile(r"^\{c2?\} (?:shares |stock )?\w+ \{pct\}%")
+
+
+def multi_winner(events: tuple[str, ...], form: str) -> str:
+    moves = [e for e in events if e in ("shares rise", "shares fall")]
+    if moves and _LEADS_WITH_MOVE.match(form):
+        return moves[0]
+    return TASK.resolve(list(events))
+
+
+_MULTI_BY_WINNER: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _events, _forms in MULTI:
+    for _form in _forms:
+        _MULTI_BY_WINNER.setdefault(multi_winner(_events, _form), []).append((_events, _form))
 
 
 def generate(rng: R, label: str, difficulty: Difficulty) -> Sample:
@@ -882,9 +1089,11 @@ def generate(rng: R, label: str, difficulty: Difficulty) -> Sample:
         raise KeyError(f"unknown label {label!r}")
     u = rng.random()
     d = difficulty
-    if u < d.multi_event and label in _MULTI_BY_WINNER:
-        events, forms = MULTI[_pick(rng, _MULTI_BY_WINNER[label])]
-        head = _fill(rng, _pick(rng, forms))
+    if rng.random() < d.wire and label in WIRE:
+        sample = wire_sample(rng, label)
+    elif u < d.multi_event and label in _MULTI_BY_WINNER:
+        events, form = _pick(rng, _MULTI_BY_WINNER[label])
+        head = _fill(rng, form)
         others = [e for e in events if e != label]
         why = (f"The headline reports {' and '.join(events)}; by the precedence rules {label} wins over "
                f"{', '.join(others)}.")
