@@ -22,6 +22,13 @@ from taskdistill.sweep.spec import SweepSpec
 
 KINDS = ("prepare", "annotate", "importance", "prune", "distill", "eval")
 
+# Measured by `python bench/study_pilot.py --threads 1` on SmolLM2-135M-Instruct (CPU seconds of one
+# thread; docs/study.md has the table); the 2-core figures below halve them (2 workers x 1 thread).
+IMPORTANCE_CPU_S = 0.21      # activation importance, per calibration text (16 texts, max 64 tokens)
+PRUNE_REST_CPU_S = 0.7       # plan + slicing + save of the pruned checkpoint
+EVAL_ROW_CPU_S = 0.416       # one in-domain headline (label mode, all labels in one forward)
+EVAL_QUESTION_CPU_S = 0.589 + 0.525  # one MMLU question: cloze options + the question-text pass
+
 # Seconds per unit, SmolLM2-135M-Instruct on the 2-core machine (fp32).
 COST = {
     # teacher prepare: 220 steps x batch 8 in 14 min 55 s (docs/results.md, "Teacher preparation")
@@ -30,16 +37,19 @@ COST = {
     # 320 traced rows (docs/results.md, "Annotation")
     "annotate_per_row": (284.0 + 101.0) / 1200,
     "annotate_per_cot_row": (167.0 + 48.0) / 320,
-    # importance: 121.2 CPU-s for 64 calibration texts (docs/pruning.md), over 2 cores
-    "importance_per_text": 121.2 / 64 / 2,
-    # prune (plan + slicing + save once scores are cached): 11.6-13.0 CPU-s (docs/pruning.md)
-    "prune": 13.0 / 2,
+    # importance: activation scores of the teacher on 16 calibration texts (max 64 tokens), CPU-s per
+    # text on 1 thread, halved for 2 cores (bench/study_pilot.py, docs/study.md)
+    "importance_per_text": IMPORTANCE_CPU_S / 2,
+    # prune (plan + slicing + save once scores are cached): the rest of the pilot's prune stage
+    "prune": PRUNE_REST_CPU_S / 2,
     # distill: 215.7 tokens/s on 2 threads (docs/distillation.md) x 469 tokens per batch-8 step
     # (docs/results.md) = 2.17 s per step of 8 examples
     "distill_per_example": 469.0 / 215.7 / 8,
-    # eval: MMLU cloze 1,478 s for 1,000 questions (docs/evaluation.md); an in-domain row (one
-    # forward over the prompt + the label tree) is counted at the same price
-    "eval_per_item": 1478.0 / 1000,
+    # eval, the teacher on 1 thread, halved for 2 cores (bench/study_pilot.py, docs/study.md): an
+    # in-domain headline (one forward over the prompt + the label tree), and an MMLU question
+    # (cloze scoring of its options + the question-text pass)
+    "eval_per_row": EVAL_ROW_CPU_S / 2,
+    "eval_per_question": EVAL_QUESTION_CPU_S / 2,
 }
 DEFAULT_MMLU_N = 1000
 MMLU_ALL = 14042
@@ -59,11 +69,12 @@ class Plan:
         return sum(self.seconds.values())
 
 
-def _eval_items(spec: SweepSpec) -> int:
+def _eval_seconds(spec: SweepSpec) -> float:
+    """Seconds of one evaluation of a teacher-sized model (in-domain rows + MMLU questions)."""
     rows = spec.eval.get("limit") or DEFAULT_EVAL_ROWS
     mmlu = spec.eval.get("mmlu_n", DEFAULT_MMLU_N)
     mmlu = MMLU_ALL if mmlu == "all" else int(mmlu)
-    return int(rows) + mmlu
+    return int(rows) * COST["eval_per_row"] + mmlu * COST["eval_per_question"]
 
 
 def plan_sweep(spec: SweepSpec) -> Plan:
@@ -102,7 +113,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
         "prune": counts["prune"] * COST["prune"],
         "distill": sum(n.params["steps"] * batch * COST["distill_per_example"] * distill_target(n)
                        for n in nodes if n.stage == "distill"),
-        "eval": sum(_eval_items(spec) * COST["eval_per_item"]
+        "eval": sum(_eval_seconds(spec)
                     * (1.0 if n.input("model").stage == "teacher" else distill_target(n.input("model")))
                     for n in nodes if n.stage == "evaluate"),
     }

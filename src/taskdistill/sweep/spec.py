@@ -37,7 +37,7 @@ Method = Literal["logit", "lora"]
 Supervision = Literal["label", "cot", "blended"]
 Schedule = Literal["iterative", "oneshot"]
 
-PRESETS = ("tiny", "quickstart", "paper")
+PRESETS = ("tiny", "quickstart", "paper", "study")
 
 
 class Grid(StrictModel):

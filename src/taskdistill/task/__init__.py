@@ -2,21 +2,29 @@
 
 Every stage receives a ``Task`` explicitly; nothing reads a global label set. Built-in tasks ship as
 package data (``builtin/*.yaml``); a user's own task is a YAML file (``taskdistill task init``).
-This package sits below every stage and imports none of them.
+This package sits below every stage and imports none of them. Names are imported on first use, so the
+command line starts without importing pydantic.
 """
 
-from taskdistill.task.model import (
-    BUILTIN,
-    FORMATS,
-    LabelSpec,
-    Task,
-    TaskError,
-    derive_labels,
-    init_yaml,
-    load_task,
-)
+from __future__ import annotations
+
+import importlib
 
 DEFAULT_TASK = "finheadlines"
 
-__all__ = ["BUILTIN", "DEFAULT_TASK", "FORMATS", "LabelSpec", "Task", "TaskError", "derive_labels", "init_yaml",
-           "load_task"]
+_WHERE = {name: "model" for name in ("BUILTIN", "FORMATS", "LabelSpec", "Task", "TaskError", "derive_labels",
+                                     "init_yaml", "load_task")}
+
+__all__ = sorted([*_WHERE, "DEFAULT_TASK"])
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'taskdistill.task' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"taskdistill.task.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
