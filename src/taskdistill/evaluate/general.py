@@ -51,6 +51,8 @@ add-1/2 smoothing over the vocabulary), so it never sees the text it predicts.
 
 from __future__ import annotations
 
+import io
+
 import json
 import random
 import time
@@ -455,16 +457,39 @@ def _text_tokens(tokenizer, items: list[MCItem], max_len: int) -> list[list[int]
 _UNIGRAM_MEMO: dict[tuple, np.ndarray] = {}
 
 
+def _tokenizer_fingerprint(tokenizer) -> str:
+    """Content hash of a tokenizer's vocabulary and rules (fast tokenizers), else of its name and size."""
+    from taskdistill.cache import content_hash
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    body = backend.to_str() if backend is not None else f"{getattr(tokenizer, 'name_or_path', '')}:{len(tokenizer)}"
+    return content_hash("tokenizer", body)
+
+
 def unigram_counts(tokenizer, items: list[MCItem], *, max_len: int = 2048) -> np.ndarray:
     """Token counts of the question texts of ``items`` over the tokenizer's vocabulary, plus 1/2
-    (add-1/2 smoothing, so no token has probability 0). Kept in memory per (tokenizer, texts):
-    tokenizing the 14,042 MMLU questions takes seconds, and every evaluation needs the same counts."""
+    (add-1/2 smoothing, so no token has probability 0). Tokenizing the 14,042 MMLU questions takes
+    seconds and every evaluation needs the same counts, so they are kept in memory and on disk
+    (``$TASKDISTILL_HOME/mmlu/unigram-<key>.npy``, keyed by the tokenizer's content and the texts)."""
+    from taskdistill.cache import atomic_write_bytes, content_hash, stage_dir
+
     texts = tuple(it.question.strip() for it in items)
-    key = (id(tokenizer), getattr(tokenizer, "name_or_path", ""), len(tokenizer), max_len, hash(texts))
+    key = content_hash("unigram", _tokenizer_fingerprint(tokenizer), len(tokenizer), max_len, list(texts))
     if key not in _UNIGRAM_MEMO:
-        toks = _text_tokens(tokenizer, items, max_len)
-        flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in toks]) if toks else np.zeros(0, np.int64)
-        counts = np.bincount(flat, minlength=len(tokenizer)).astype(np.float64) + 0.5
+        path = stage_dir("mmlu") / f"unigram-{key}.npy"
+        counts = None
+        if path.is_file():
+            try:
+                counts = np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                counts = None
+        if counts is None or counts.shape != (len(tokenizer),):
+            toks = _text_tokens(tokenizer, items, max_len)
+            flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in toks]) if toks else np.zeros(0, np.int64)
+            counts = np.bincount(flat, minlength=len(tokenizer)).astype(np.float64) + 0.5
+            buf = io.BytesIO()
+            np.save(buf, counts, allow_pickle=False)
+            atomic_write_bytes(path, buf.getvalue())
         if len(_UNIGRAM_MEMO) >= 4:
             _UNIGRAM_MEMO.pop(next(iter(_UNIGRAM_MEMO)))
         _UNIGRAM_MEMO[key] = counts
