@@ -237,9 +237,35 @@ def load_spec(path: str | Path, *, task: str | None = None, data: str | None = N
         spec = resolve_paths(SweepSpec.model_validate(raw), Path.cwd(), source="--task/--data")
         if task is not None:
             spec = spec.model_copy(update={"name": f"{spec.name}-{spec.task_obj.name}"})
+        if data is not None:
+            spec = _label_only_without_rationales(spec)
     check_data(spec, source=str(path))
     validate_stage_sections(spec, source=str(path))
     return spec
+
+
+def _label_only_without_rationales(spec: SweepSpec) -> SweepSpec:
+    """A preset run on a user's dataset with no reasoning traces (no ``rationale`` column, or an empty one)
+    keeps only its ``label`` cells: the teacher learns the ``<think>`` format from the gold rationales, so
+    without them its traces cannot be checked and ``cot``/``blended`` cells would have no examples. The
+    description says so; a spec that asks only for trace supervision is refused."""
+    import pandas as pd
+
+    train = Path(spec.data.path) / "train.parquet"
+    try:
+        df = pd.read_parquet(train, columns=None)
+    except Exception:  # noqa: BLE001  (check_data names an unreadable split later, with its own message)
+        return spec
+    has = "rationale" in df.columns and df["rationale"].fillna("").astype(str).str.strip().ne("").any()
+    traced = [s for s in spec.grid.supervision if s != "label"]
+    if has or not traced:
+        return spec
+    if "label" not in spec.grid.supervision:
+        raise ConfigError(f"{train}: no rationale column, but the spec asks only for {traced} supervision, which "
+                          "needs reasoning traces; add rationales (`data import --map rationale=COL`) or use label")
+    grid = spec.grid.model_copy(update={"supervision": ["label"]})
+    note = f" (label supervision only: {train.parent.name} has no rationales for {'/'.join(traced)})"
+    return spec.model_copy(update={"grid": grid, "description": spec.description + note})
 
 
 def resolve_paths(spec: SweepSpec, base: Path, source: str = "<spec>") -> SweepSpec:
