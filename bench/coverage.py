@@ -1,23 +1,36 @@
 """Coverage of the scaling fits' nominal 95 % intervals, measured by simulation.
 
-Draws many grids shaped like the paper's (4 data sizes x 4 ratios x 3 seed-chains) from known laws,
-fits each exactly as ``taskdistill fit`` does (same code, same settings apart from the number of bootstrap
-draws), and counts how often the interval of each fitted parameter and of the collapse point contains the
-truth, per noise level. Two regimes:
+Draws many grids shaped like the paper's (4 data sizes x 4 ratios x 3 seed-chains) from known laws, fits
+each exactly as ``taskdistill fit`` does (same code, same settings apart from the number of bootstrap draws),
+and counts, per noise level, how often the interval of each fitted parameter and of the collapse point
+contains the truth. Three regimes, with the teacher levels and test-item noise measured on SmolLM2-135M at
+1,000 MMLU questions (docs/results.md):
 
 - ``f1``: in-domain macro-F1 from a power law (teacher 0.885 ± 0.012), multiplicative noise on the error
   rate with a per-seed-chain offset (sd = noise / 2) shared by every cell of the chain;
-- ``mmlu``: the near-chance general-knowledge regime: MMLU gold probability (chance 0.25) from a knee law
-  with a SmolLM2-like teacher at 0.290 ± 0.004 (10 SE above chance), additive test-item noise (per-cell
-  standard error 0.004, as for 1,000 questions) plus a per-chain offset (sd = noise / 2 in log distance).
+- ``gain``: the default general-knowledge metric ``mmlu.text_gain_frac`` (question-text gain as a share of
+  the unigram loss, floor 0) from a knee falling to the floor, teacher 0.383 ± 0.0051 (75 SE above the
+  floor), test-item noise 0.0051 per cell plus the per-chain offset;
+- ``acc``: the near-chance MMLU accuracy regime (teacher 0.277 ± 0.014, 2 SE above chance 0.25; item noise
+  0.014 per cell). No collapse point may be computed here: the table reports the share of grids where it was
+  (correctly) refused, and the coverage of the parameters that are identified.
 
-    python bench/coverage.py --grids 200 --boot 40
+A parameter the fit reports as *not identified* (no interval: e.g. the exponent of a term whose scale is
+not distinguishable from 0) is not counted as covered; the table gives the coverage over the grids where it
+was identified and, in brackets, the number of grids where it was not. A parameter that the truth itself
+leaves undefined (``alpha`` when ``A = 0``: any exponent gives the same law) gets no coverage, only the
+share of grids where the fit says "not identified".
 
-Only the true form is fitted (so "truth" is defined for every parameter), without the cross-validation and
-extrapolation test, which do not change the intervals; ``--all-forms`` fits every form with model choice
-and the model-averaged collapse interval. ``--noise`` runs a single noise level (to split the work).
+By default only the true form is fitted (so "truth" is defined for every parameter), without the
+cross-validation and extrapolation test, which do not change the parameter intervals. ``--all-forms`` fits
+every form: model choice by cross-validation inside each grid and the collapse interval mixing the draws of
+every form by held-out fit (model-choice uncertainty included); parameter coverage is then that of the true
+form's intervals.
 
-Prints one table per regime: coverage (%) per quantity and noise level, and the grids used.
+    python bench/coverage.py --regime f1 --grids 200 --boot 100
+    python bench/coverage.py --regime gain --all-forms --grids 200 --boot 100
+
+Prints one table per regime (coverage in %) and the CPU time used.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from taskdistill.scaling import fit  # noqa: E402
 from taskdistill.scaling.fit import FitSettings, collapse_point, fit_metric, predict_L  # noqa: E402
 from taskdistill.scaling.laws import get_form  # noqa: E402
 from taskdistill.scaling.metrics import metric_spec  # noqa: E402
@@ -38,10 +52,15 @@ from taskdistill.scaling.simulate import PAPER_SIZES, PAPER_TARGETS, params_rati
 REGIMES = {
     "f1": {"metric": "indomain.macro_f1", "form": "power",
            "params": {"E": 0.08, "A": 0.15, "alpha": 0.35, "B": 0.05, "beta": 1.3},
-           "teacher": 0.885, "teacher_se": 0.012, "item_se": 0.0, "noise": (0.03, 0.06, 0.1)},
-    "mmlu": {"metric": "mmlu.gold_prob", "form": "knee",
-             "params": {"E": 0.712, "A": 0.0, "alpha": 0.5, "r0": 0.52, "w": 0.08, "Lc": 0.75},
-             "teacher": 0.290, "teacher_se": 0.004, "item_se": 0.004, "noise": (0.005, 0.01, 0.02)},
+           "teacher": 0.885, "teacher_se": 0.012, "item_se": 0.0, "noise": (0.03, 0.06, 0.1), "undefined": ()},
+    "gain": {"metric": "mmlu.text_gain_frac", "form": "knee",
+             "params": {"E": 0.617, "A": 0.0, "alpha": 0.5, "r0": 0.55, "w": 0.08, "Lc": 1.0},
+             "teacher": 0.383, "teacher_se": 0.0051, "item_se": 0.0051, "noise": (0.005, 0.01, 0.02),
+             "undefined": ("alpha",)},
+    "acc": {"metric": "mmlu.acc", "form": "knee",
+            "params": {"E": 0.723, "A": 0.0, "alpha": 0.5, "r0": 0.55, "w": 0.08, "Lc": 0.75},
+            "teacher": 0.277, "teacher_se": 0.014, "item_se": 0.014, "noise": (0.005, 0.01, 0.02),
+            "undefined": ("alpha",)},
 }
 
 
@@ -76,55 +95,88 @@ def true_collapse(reg: dict, settings: FitSettings) -> float:
                           spec.higher_better)[0]
 
 
-def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int, noises=None) -> None:
+def _pct(hits: list[bool]) -> str:
+    return f"{100 * np.mean(hits):.1f}" if hits else "-"
+
+
+def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int, noises=None,
+        boot_starts: int = 2) -> None:
     forms = ("power", "power_log", "knee") if all_forms else (reg["form"],)
-    settings = FitSettings(n_boot=boot, forms=forms, metrics=(reg["metric"],), seed=seed, boot_starts=2,
+    settings = FitSettings(n_boot=boot, forms=forms, metrics=(reg["metric"],), seed=seed, boot_starts=boot_starts,
                            cv_folds=10 if all_forms else 0, extrapolate=False)
     truth_c = true_collapse(reg, settings)
+    law = get_form(reg["form"])
     print(f"\n## {name}: {reg['metric']} from a {reg['form']} law {reg['params']}, teacher {reg['teacher']} ± "
-          f"{reg['teacher_se']}; true collapse r = {truth_c:.3f}; forms fitted: {', '.join(forms)}; "
-          f"{boot} bootstrap draws; {grids} grids per noise level", flush=True)
-    header = None
+          f"{reg['teacher_se']}, item se {reg['item_se']}; true collapse r = {truth_c:.3f}; forms fitted: "
+          f"{', '.join(forms)}; {boot} bootstrap draws; {grids} grids per noise level", flush=True)
+    names = [n for n in law.params if n != "Lc"]
+    p = reg["params"]
+    d = np.array([min(PAPER_SIZES), max(PAPER_SIZES)]) / 1000.0
+    truth_eff = p["A"] * (d[0] ** -p["alpha"] - d[1] ** -p["alpha"])
+    print("| noise | " + " | ".join(names) + " | data-size effect | collapse r | true form chosen | CPU s/grid |")
+    print("|---" * (len(names) + 5) + "|")
     for noise in noises or reg["noise"]:
         rng = np.random.default_rng([seed, int(noise * 1e4)])
-        hits: dict[str, list[bool]] = {}
-        chosen_ok, no_ci, t0 = 0, 0, time.process_time()
+        hits: dict[str, list[bool]] = {n: [] for n in names}
+        ni: dict[str, int] = dict.fromkeys(names, 0)
+        c_hits, e_hits, refused, no_ci, chosen_ok, t0 = [], [], 0, 0, 0, time.process_time()
         for _ in range(grids):
             D, r, s, y, se, teacher = simulate(reg, noise, rng)
             mf = fit_metric(D, r, y, reg["metric"], teacher=teacher, teacher_stderr=reg["teacher_se"], seeds=s,
                             stderr=se, settings=settings, rng=rng)
             ff = mf.forms[reg["form"]]
             chosen_ok += mf.chosen == reg["form"]
-            for n, (lo, hi) in ff.ci.items():
-                hits.setdefault(n, []).append(lo <= reg["params"][n] <= hi)
+            for n in names:
+                if n in ff.not_identified:
+                    ni[n] += 1
+                elif n in ff.ci and n not in reg["undefined"]:
+                    lo, hi = ff.ci[n]
+                    hits[n].append(lo <= reg["params"][n] <= hi)
+            if "data size" in ff.effects:
+                _, lo, hi = ff.effects["data size"]
+                e_hits.append(lo - 1e-12 <= truth_eff <= hi + 1e-12)
             c = mf.collapse
-            if c and np.all(np.isfinite(c["ci"])):
-                hits.setdefault("collapse r", []).append(c["ci"][0] - 1e-9 <= truth_c <= c["ci"][1] + 1e-9)
+            if c and c["status"] in ("margin_small", "teacher_at_chance", "margin_unknown"):
+                refused += 1
+            elif c and c.get("identified") and np.all(np.isfinite(c["ci"])):
+                c_hits.append(c["ci"][0] - 1e-9 <= truth_c <= c["ci"][1] + 1e-9)
             else:
                 no_ci += 1
-        if header is None:
-            header = list(hits)
-            print("| noise | " + " | ".join(header) + " | true form chosen | no collapse interval | CPU s/grid |")
-            print("|---" * (len(header) + 4) + "|")
-        cells = [f"{100 * np.mean(hits[k]):.1f}" if hits.get(k) else "-" for k in header]
-        print(f"| {noise:g} | " + " | ".join(cells) + f" | {chosen_ok}/{grids} | {no_ci} | "
+        cells = []
+        for n in names:
+            if n in reg["undefined"]:
+                cells.append(f"undefined; n.i. in {100 * ni[n] / grids:.0f} %")
+            else:
+                cells.append(_pct(hits[n]) + (f" (n.i. {ni[n]})" if ni[n] else ""))
+        cc = _pct(c_hits)
+        if refused:
+            cc = (f"{cc}; " if c_hits else "") + f"refused in {100 * refused / grids:.1f} %"
+        if no_ci:
+            cc += f"; no interval {no_ci}"
+        print(f"| {noise:g} | " + " | ".join(cells) + f" | {_pct(e_hits)} | {cc} | {chosen_ok}/{grids} | "
               f"{(time.process_time() - t0) / grids:.2f} |", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grids", type=int, default=200)
-    ap.add_argument("--boot", type=int, default=60)
-    ap.add_argument("--regime", choices=[*REGIMES, "all"], default="all")
-    ap.add_argument("--all-forms", action="store_true", help="fit every form (model choice inside) instead of "
-                    "the true form only")
+    ap.add_argument("--boot", type=int, default=100)
+    ap.add_argument("--regime", choices=[*REGIMES, "all"], action="append",
+                    help="regime(s) to run (repeatable; default: all)")
+    ap.add_argument("--all-forms", action="store_true", help="fit every form (model choice inside each grid, "
+                    "model-averaged collapse interval) instead of the true form only")
+    ap.add_argument("--boot-starts", type=int, default=2, help="starts per bootstrap refit (fit default: 3)")
+    ap.add_argument("--interval", choices=["percentile", "bc", "basic"], default=fit.INTERVAL,
+                    help="parameter interval method (default: the fit's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise", type=float, action="append", help="noise level(s) to run (default: the regime's)")
     a = ap.parse_args()
+    chosen = a.regime or ["all"]
+    fit.INTERVAL = a.interval
     t0, c0 = time.perf_counter(), time.process_time()
     for name, reg in REGIMES.items():
-        if a.regime in (name, "all"):
-            run(name, reg, a.grids, a.boot, a.all_forms, a.seed, a.noise)
+        if name in chosen or "all" in chosen:
+            run(name, reg, a.grids, a.boot, a.all_forms, a.seed, a.noise, a.boot_starts)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU")
 
 

@@ -7,9 +7,10 @@ import pytest
 
 from taskdistill.report import build_report
 from taskdistill.report.build import findings, is_demonstration
-from taskdistill.scaling import FitSettings, fit_metric, fit_table, recommend
+from taskdistill.scaling import FitSettings, fit_metric, fit_table
 from taskdistill.scaling.compare import compare
 from taskdistill.scaling.fit import _gaps, fmt_collapse
+from taskdistill.scaling.recommend import recommend
 from taskdistill.scaling.simulate import simulate_grid, synthetic_results
 
 from .synth import quickstart_results, small_fits

@@ -64,7 +64,7 @@ def test_too_few_points_is_a_clear_error():
     with pytest.raises(ResultsError, match="too few points"):
         fit_table(df, FAST)
     df2 = df.assign(status="failed")
-    with pytest.raises(ResultsError, match="too few points"):
+    with pytest.raises(ResultsError, match="no finished row: all 2 cell"):
         fit_table(pd.concat([df2, df2]), FAST)
 
 
@@ -95,6 +95,7 @@ def test_failed_and_nan_rows_are_ignored():
     junk["indomain.macro_f1"] = 0.001  # absurd values in failed rows must not reach the fit
     nan = base.iloc[:2].copy()
     nan["indomain.macro_f1"] = np.nan
+    nan["seed"] = 99  # other models than base's (the same model twice is refused, see test_table_checks)
     got = fit_table(pd.concat([base, junk, nan], ignore_index=True), s)
     a = ref.groups[0].metrics["indomain.macro_f1"]
     b = got.groups[0].metrics["indomain.macro_f1"]
@@ -168,3 +169,34 @@ def test_no_collapse_point_when_the_teacher_is_not_above_chance():
     mf_ok = fit_metric(df.dataset_size, df.params_ratio, df["mmlu.acc"], "mmlu.acc", teacher=0.37,
                        teacher_stderr=0.015, settings=FitSettings(n_boot=10, forms=("power",), seed=0))
     assert mf_ok.collapse["status"] != "teacher_at_chance" and np.isfinite(mf_ok.collapse["r"])
+
+
+def test_parameters_the_grid_cannot_identify_get_no_interval():
+    """With no data-size effect in the truth (A = 0), the exponent, the scale and the infinite-data asymptote
+    trade off along a ridge: the fit reports them as not identified (with the reason and the interval of the
+    data-size effect, which does contain 0) instead of intervals that span the allowed range."""
+    truth = {"E": 0.617, "A": 0.0, "alpha": 0.5, "r0": 0.5, "w": 0.1, "Lc": 1.0}
+    df = simulate_grid("knee", truth, "mmlu.text_gain_frac", dataset_sizes=[6_000, 25_000, 100_000, 400_000],
+                       targets=[0.79, 0.65, 0.5, 0.37, 0.16], seeds=(0, 1, 2), noise=0.01, seed=3)
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["mmlu.text_gain_frac"], "mmlu.text_gain_frac",
+                    teacher=0.383, teacher_stderr=0.0051, seeds=df.seed,
+                    settings=FitSettings(n_boot=40, forms=("knee",), seed=3))
+    ff = mf.forms["knee"]
+    assert {"A", "alpha", "E"} <= set(ff.not_identified), ff.not_identified
+    assert not {"A", "alpha", "E"} & set(ff.ci)
+    assert "data size effect" in ff.not_identified["A"] and any("alpha not identified" in n for n in ff.notes)
+    est, lo, hi = ff.effects["data size"]
+    assert lo <= 0 <= hi
+    # the knee itself (a deep drop, resolved by 5 ratios) keeps its intervals, and they hold the truth
+    for name in ("r0", "w"):
+        lo, hi = ff.ci[name]
+        assert lo <= truth[name] <= hi, (name, lo, hi)
+    assert mf.identified and np.all(np.isfinite(mf.collapse["ci"]))
+    # a real data-size effect is identified: nothing is flagged on the power-law grid
+    df = simulate_grid("power", POWER, "indomain.macro_f1", dataset_sizes=[6_000, 25_000, 100_000, 400_000],
+                       targets=[0.79, 0.58, 0.37, 0.16], seeds=(0, 1, 2), noise=0.03, seed=2)
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["indomain.macro_f1"], "indomain.macro_f1", teacher=0.9,
+                    seeds=df.seed, settings=FitSettings(n_boot=30, forms=("power",), seed=2))
+    ff = mf.forms["power"]
+    assert ff.not_identified == {} and set(ff.ci) == set(POWER)
+    assert ff.effects["data size"][1] > 0 and ff.effects["compression"][1] > 0

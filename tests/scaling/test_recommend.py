@@ -1,6 +1,6 @@
 import numpy as np
 
-from taskdistill.scaling import recommend
+from taskdistill.scaling.recommend import recommend
 
 from .synth import small_fits, small_results
 

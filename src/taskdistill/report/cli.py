@@ -18,28 +18,27 @@ def register(app: typer.Typer) -> None:
                    fits_path: Path | None = typer.Option(None, "--fits", help="Use a saved fits JSON."),
                    n_boot: int = typer.Option(100, "--n-boot", help="Bootstrap resamples per fit."),
                    seed: int = typer.Option(0, "--seed"),
-                   task: str = typer.Option("finheadlines", "--task", help="Task (built-in name or YAML path).")):
+                   task: str | None = typer.Option(None, "--task", help="Task (built-in name or YAML path). "
+                                                   "Default: the sweep folder's task.yaml, else finheadlines.")):
         """Fit the laws and write report.html (self-contained) + report.md with figures and recommendations."""
         from rich.console import Console
 
-        from taskdistill.cli import quiet
+        from taskdistill.console import quiet
         from taskdistill.report import build_report
-        from taskdistill.scaling import Fits, FitSettings, fit_cached
-        from taskdistill.scaling.cli import read_sweep
-        from taskdistill.scaling.table import ResultsError, load_table
+        from taskdistill.scaling.cli import fits_for, load, resolve_task
+        from taskdistill.scaling.table import ResultsError
 
-        try:
-            df = load_table(sweep=sweep_dir, results=results, read_sweep=read_sweep)
-        except ResultsError as exc:
-            raise typer.BadParameter(str(exc)) from exc
+        task_obj = resolve_task(task, sweep_dir)
+        df = load(sweep_dir, results)
         fits, err = None, None
         try:
-            fits = Fits.load(fits_path) if fits_path else fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=task),
-                                                                      progress=not quiet())
+            fits = fits_for(df, fits_path, n_boot, seed, progress=not quiet(), task=task_obj)
         except ResultsError as exc:
+            if fits_path is not None:  # saved fits that do not belong to this table: refuse, never show them
+                raise
             err = str(exc)
         out = out or ((sweep_dir / "report") if sweep_dir else Path("report"))
-        html_path, md_path = build_report(df, fits, out, fit_error=err, task=task)
+        html_path, md_path = build_report(df, fits, out, fit_error=err, task=task_obj)
         c = Console()
         if err:
             c.print(f"[yellow]no laws fitted:[/] {err}")

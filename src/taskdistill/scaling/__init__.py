@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import importlib
 
-# ``recommend`` is imported eagerly (a light module): a lazily resolved name equal to a submodule's name would
-# be shadowed by the submodule once anything imports ``taskdistill.scaling.recommend``.
-from taskdistill.scaling.recommend import Recommendation, recommend  # noqa: E402
-
-# The rest is imported lazily so that ``taskdistill --help`` (which imports this package) stays fast.
+# Names are imported lazily so that ``taskdistill --help`` (which imports this package) stays fast. The
+# recommender is imported from its module (``taskdistill.scaling.recommend.recommend``): a lazy name equal to a
+# submodule's name would be shadowed by the submodule once anything imports it.
 _LAZY = {
+    "Recommendation": "recommend",
     "FitSettings": "fit", "Fits": "fit", "fit_metric": "fit", "fit_table": "fit",
     "FORMS": "laws", "UnderDetermined": "laws", "METRICS": "metrics", "MetricSpec": "metrics",
     "metric_specs": "metrics", "ResultsError": "table", "load_table": "table", "compare": "compare",
@@ -34,18 +33,14 @@ def fit_cached(df, settings=None, *, task=None, progress: bool = False):
     Keyed by a hash of the table's contents, the settings and the task's content hash, so ``fit``,
     ``recommend`` and ``report`` on an unchanged sweep fit once.
     """
-    import hashlib
-
     from taskdistill.cache import atomic_write_text, content_hash, stage_dir
     from taskdistill.scaling.fit import Fits, FitSettings, fit_table
-    from taskdistill.scaling.table import ResultsError
+    from taskdistill.scaling.table import ResultsError, table_hash
     from taskdistill.task import load_task
 
     settings = settings or FitSettings()
     task_obj = load_task(task if task is not None else settings.task)
-    table = df.drop(columns=["created"], errors="ignore").reset_index(drop=True)
-    digest = hashlib.sha256(table.to_json(orient="split", default_handler=str).encode()).hexdigest()
-    key = content_hash("fits", settings, digest, task_obj.hash)
+    key = content_hash("fits", settings, table_hash(df), task_obj.hash)
     path = stage_dir("fits") / f"{key}.json"
     if path.is_file():
         try:
@@ -60,4 +55,4 @@ def fit_cached(df, settings=None, *, task=None, progress: bool = False):
 
 __all__ = ["FORMS", "METRICS", "FitSettings", "Fits", "MetricSpec", "Recommendation", "ResultsError",
            "UnderDetermined", "compare", "compare_all", "fit_cached", "fit_metric", "fit_table", "load_table",
-           "metric_specs", "recommend"]
+           "metric_specs"]

@@ -8,46 +8,58 @@ import typer
 
 SWEEP = typer.Option(None, "--sweep", help="Sweep folder (results read from its store).")
 RESULTS = typer.Option(None, "--results", help="Results table (.csv or .parquet), one row per evaluated model.")
-TASK = typer.Option("finheadlines", "--task", help="Task (built-in name or YAML path): labels and chance levels.")
+TASK = typer.Option(None, "--task", help="Task (built-in name or YAML path): labels and chance levels. Default: "
+                    "the sweep folder's task.yaml, else finheadlines.")
 
 
 def read_sweep(sweep_dir: Path):
     """Results of a sweep folder through the sweep's own store (imported here, in the command layer only)."""
-    from taskdistill.scaling.table import ResultsError
+    from taskdistill.sweep.store import load_results
 
-    try:
-        from taskdistill.sweep.store import load_results
-    except ImportError as exc:
-        raise ResultsError(f"cannot read sweep {sweep_dir}: the sweep store is not available ({exc}); export the "
-                           "results to CSV/parquet and pass --results instead") from exc
-    try:
-        return load_results(sweep_dir, include_failed=True)  # failed cells are counted in the report
-    except TypeError:
-        return load_results(sweep_dir)
+    return load_results(sweep_dir, include_failed=True)  # failed cells are counted in the report
 
 
-def _load(sweep: Path | None, results: Path | None):
-    from taskdistill.scaling.table import ResultsError, load_table
+def resolve_task(task: str | None, sweep: Path | None):
+    """The task of a fit: ``--task``, else the sweep folder's recorded ``task.yaml``, else finheadlines. A
+    ``--task`` that is not the sweep's own task is refused (its chance levels and labels would be wrong)."""
+    from taskdistill.errors import InputError
+    from taskdistill.task import DEFAULT_TASK, load_task
 
-    try:
-        return load_table(sweep=sweep, results=results, read_sweep=read_sweep)
-    except ResultsError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    recorded = Path(sweep) / "task.yaml" if sweep is not None else None
+    own = load_task(recorded) if recorded is not None and recorded.is_file() else None
+    if task is None:
+        return own or load_task(DEFAULT_TASK)
+    chosen = load_task(task)
+    if own is not None and chosen.hash != own.hash:
+        raise InputError("--task", f"{task!r} is not the task of sweep {sweep} ({own.name}, {recorded}); "
+                         "leave --task out to use the sweep's own task")
+    return chosen
 
 
-def _fits(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool, task: str = "finheadlines"):
+def load(sweep: Path | None, results: Path | None, console=None):
+    """The validated results table; prints how many rows each metric drops and why."""
     from rich.console import Console
 
-    from taskdistill.scaling import Fits, FitSettings, fit_cached
-    from taskdistill.scaling.table import ResultsError
+    from taskdistill.scaling.table import load_table
 
-    try:
-        if fits_path is not None:
-            return Fits.load(fits_path)
-        return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=str(task)), progress=progress)
-    except ResultsError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]cannot fit:[/] {exc}")
-        raise typer.Exit(2) from exc
+    df = load_table(sweep=sweep, results=results, read_sweep=read_sweep)
+    console = console or Console(stderr=True)
+    for metric, reasons in df.attrs.get("dropped", {}).items():
+        console.print(f"note: {metric}: " + ", ".join(f"{n} row(s) dropped ({why})" for why, n in reasons.items()))
+    return df
+
+
+def fits_for(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool, task):
+    """Saved fits (checked against this table and task) or a (cached) fit of the table."""
+    from taskdistill.checks import check_range
+    from taskdistill.scaling import Fits, FitSettings, fit_cached
+
+    check_range("--n-boot", n_boot, min=0)
+    if fits_path is not None:
+        fits = Fits.load(fits_path)
+        fits.check_source(df, task, fits_path)
+        return fits
+    return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=task.name), task=task, progress=progress)
 
 
 def print_fits(fits, console) -> None:
@@ -102,10 +114,10 @@ def register(app: typer.Typer) -> None:
         """Fit scaling laws (power law and knee) per supervision x method x schedule, with bootstrap CIs."""
         from rich.console import Console
 
-        from taskdistill.cli import quiet
+        from taskdistill.console import quiet
 
-        df = _load(sweep, results)
-        fits = _fits(df, None, n_boot, seed, progress=not quiet(), task=task)
+        df = load(sweep, results)
+        fits = fits_for(df, None, n_boot, seed, progress=not quiet(), task=resolve_task(task, sweep))
         print_fits(fits, Console())
         if out is not None:
             fits.save(out)
@@ -121,7 +133,7 @@ def register(app: typer.Typer) -> None:
                                                           help="Fix the params ratio (answer: data + supervision)."),
                       min_mmlu: float | None = typer.Option(
                           None, "--min-mmlu", help="Minimum of the general-knowledge metric (the fits' "
-                          "general_metric: MMLU gold probability by default)."),
+                          "general_metric: the question-text gain by default)."),
                       max_nll: float | None = typer.Option(None, "--max-nll", help="Maximum in-domain NLL."),
                       max_data: float | None = typer.Option(None, "--max-data", help="Maximum training examples."),
                       confident: bool = typer.Option(False, "--confident",
@@ -135,11 +147,18 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.markup import escape
 
-        from taskdistill.cli import quiet
+        from taskdistill.checks import check_range
+        from taskdistill.console import quiet
         from taskdistill.scaling.recommend import recommend
 
-        df = _load(sweep, results)
-        fits = _fits(df, fits_path, n_boot, seed, progress=not quiet() and not as_json, task=task)
+        for opt, v, lo, hi in (("--min-f1", min_f1, 0, 1), ("--max-params", max_params, 0, None),
+                               ("--params", params, 0, None), ("--max-nll", max_nll, 0, None),
+                               ("--max-data", max_data, 0, None)):
+            check_range(opt, v, min=lo, max=hi, min_open=opt in ("--max-params", "--params", "--max-data"))
+        check_range("--min-mmlu", min_mmlu)
+        df = load(sweep, results)
+        fits = fits_for(df, fits_path, n_boot, seed, progress=not quiet() and not as_json,
+                        task=resolve_task(task, sweep))
         rec = recommend(df, fits, min_f1=min_f1, max_params=max_params, min_mmlu=min_mmlu, max_nll=max_nll,
                         max_data=max_data, params=params, confident=confident)
         if as_json:

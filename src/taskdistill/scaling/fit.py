@@ -18,7 +18,10 @@ For each group of results (supervision x method x schedule) and each metric:
    components from their sampling distributions (so 2-3 seeds give honestly wide, t-like intervals), draws
    new chain offsets and item noise around the fitted law, redraws the teacher level from its standard error,
    and refits from several starts (the full fit plus random ones). Model-choice uncertainty enters the
-   collapse interval by mixing the draws of every fitted form, weighted by held-out fit;
+   collapse interval by mixing the draws of every fitted form, weighted by held-out fit. Intervals are
+   percentiles read at the order-statistic positions ``q (B + 1)``; a parameter the draws cannot pin down
+   (its term has no detectable effect, a knee sharper than the grid, a flat profile) gets no interval and a
+   note saying why (:func:`_not_identified`);
 4. **extrapolation test**: fit on the smaller data sizes and milder ratios only, predict the held-out largest
    data size and harshest ratio, report the errors in metric units;
 5. **collapse point**: the ratio ``r`` at which the law (at the group's largest data size) has lost half of
@@ -41,18 +44,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
+from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from taskdistill.config import StrictModel
 from taskdistill.scaling.laws import DEFAULT_FORMS, Form, UnderDetermined, get_form
 from taskdistill.scaling.metrics import DEFAULT_GENERAL, DEFAULT_METRICS, MetricSpec, metric_spec
-from taskdistill.scaling.table import GROUP_BY, ResultsError, fit_rows, teacher_levels, validate
+from taskdistill.scaling.table import GROUP_BY, ResultsError, fit_rows, table_hash, teacher_levels, validate
 
 EPS = 1e-4  # smallest distance-to-ideal taken seriously (an F1 of 0.9999 is "perfect" for a log residual)
 R_LOW = 0.01  # collapse points are searched in [R_LOW, 1]
 MAX_LOG_VAR = 4.0  # largest variance (log space) a bootstrap draw may use: sd 2 = a factor of 7 either way
 LEAK = 0.05  # slope (in log-log) of the floor at chance inside the optimiser
-FITS_VERSION = 2
+FITS_VERSION = 3
+# bootstrap intervals: "percentile", or "bc" / "basic" (measured worse on simulated grids: docs/scaling.md)
+INTERVAL = "percentile"
+COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
 
 
 class FitSettings(StrictModel):
@@ -96,6 +103,8 @@ class FormFit:
     boot_teacher: list[float] = field(default_factory=list)  # the teacher level drawn with each bootstrap fit
     exact: bool = False  # as many free parameters as cells: passes through the cell means, no interval
     weight: float = 0.0  # share of this form in the model-averaged collapse interval
+    not_identified: dict[str, str] = field(default_factory=dict)  # free parameter -> why it has no interval
+    effects: dict[str, list[float]] = field(default_factory=dict)  # term -> [effect over the measured range, lo, hi]
 
     @property
     def ok(self) -> bool:
@@ -143,9 +152,10 @@ class MetricFit:
 
     @property
     def identified(self) -> bool:
-        """A fit with an interval: the chosen form is not exactly determined and has bootstrap draws."""
+        """A fit with an interval: the chosen form is not exactly determined and has bootstrap draws (its
+        predictions and collapse point have intervals even when some parameters are not identified)."""
         ff = self.best()
-        return bool(self.status == "ok" and ff is not None and not ff.exact and ff.ci)
+        return bool(self.status == "ok" and ff is not None and not ff.exact and (ff.ci or ff.not_identified))
 
     def draws(self, D, r, form: str | None = None) -> np.ndarray:
         """Bootstrap draws of the predicted metric at (D, r): shape (n_draws, n_points) (0 draws: no interval)."""
@@ -174,7 +184,7 @@ class MetricFit:
         preds = self.draws(D, r, ff.form)
         if len(preds) < 2:
             return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-        lo, hi = np.quantile(preds, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
+        lo, hi = np.quantile(preds, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0, method="weibull")
         return mean, lo.reshape(mean.shape), hi.reshape(mean.shape)
 
 
@@ -206,6 +216,18 @@ class Fits:
     version: int = FITS_VERSION
     task: str = "finheadlines"
     comparisons: list[dict[str, Any]] = field(default_factory=list)
+    table_hash: str = ""  # the validated results table these fits were computed from
+    task_hash: str = ""
+
+    def check_source(self, df: pd.DataFrame, task, where: str | Path = "fits") -> None:
+        """Refuse fits computed from another results table or for another task than ``df`` / ``task``."""
+        from taskdistill.scaling.table import table_hash, validate
+
+        if self.table_hash != table_hash(validate(df)):
+            raise ResultsError(f"{where}: these fits were computed from another results table "
+                               f"({self.source}); refit this table (leave --fits out)")
+        if task is not None and self.task_hash and self.task_hash != task.hash:
+            raise ResultsError(f"{where}: these fits were computed for task {self.task!r}, not {task.name!r}")
 
     # -- lookup
     def group(self, **key: str) -> GroupFit:
@@ -556,8 +578,7 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, rng: np.rando
             mix.append(v[i % len(v)])
     boots_a = np.array(mix, dtype=float)
     fin = boots_a[np.isfinite(boots_a)]
-    q = (1 - settings.ci) / 2
-    ci = [float(np.quantile(fin, q)), float(np.quantile(fin, 1 - q))] if len(fin) >= 2 else [np.nan, np.nan]
+    ci = _interval(fin, r_c, settings.ci, COLLAPSE_INTERVAL)
     censored = "below" if (status == "below_range" or r_c < r_min - 1e-9) else \
         "above" if (status == "at_1" or r_c > r_max + 1e-9) else None
     return {"r": r_c, "status": status, "ci": ci, "target": float(target), "teacher": float(teacher),
@@ -585,6 +606,126 @@ def fit_metric(D, r, y, metric: str, *, teacher: float | None = None, settings: 
     with threadpool_limits(1):
         return _fit_metric(D, r, y, metric, teacher=teacher, settings=settings, seeds=seeds, stderr=stderr,
                            teacher_stderr=teacher_stderr, task=task, rng=rng)
+
+
+
+def _quantile(x, q):
+    """Quantiles of bootstrap draws at the order-statistic positions ``q (B + 1)`` (Hyndman-Fan type 6).
+
+    The ``k``-th of ``B`` sorted draws has expected probability ``k / (B + 1)`` below it, so the interval between
+    positions ``0.025 (B + 1)`` and ``0.975 (B + 1)`` holds 95 % of the bootstrap distribution on average. numpy's
+    default (linear, positions ``q (B - 1) + 1``) holds only 92 % with 60 draws and 93 % with 100.
+    """
+    return np.quantile(x, q, method="weibull")
+
+
+def _interval(x: np.ndarray, point: float, ci: float, method: str | None = None) -> list[float]:
+    """Bootstrap interval of level ``ci`` from draws ``x`` around the estimate ``point``.
+
+    ``percentile`` (default :data:`INTERVAL`) takes the ``(1 -+ ci) / 2`` quantiles (:func:`_quantile`);
+    ``bc`` is Efron's bias-corrected percentile interval (the share of draws below the estimate gives the
+    median bias ``z0 = Phi^-1(share)`` and the interval takes the quantiles ``Phi(2 z0 -+ z)``); ``basic``
+    reflects the percentile interval around the estimate. On simulated paper-shaped grids both covered worse
+    than the plain percentile (bench/coverage.py ``--interval``), so neither is the default.
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        return [float("nan")] * 2
+    q = (1 - ci) / 2
+    lo_q, hi_q = q, 1 - q
+    method = method or INTERVAL
+    if method == "bc" and np.isfinite(point):
+        share = (np.sum(x < point) + 0.5 * np.sum(x == point)) / len(x)
+        share = min(max(share, 0.5 / len(x)), 1 - 0.5 / len(x))
+        z0, z = float(norm.ppf(share)), float(norm.ppf(q))
+        lo_q, hi_q = float(norm.cdf(2 * z0 + z)), float(norm.cdf(2 * z0 - z))
+    a, b = _quantile(x, [lo_q, hi_q])
+    if method == "basic" and np.isfinite(point):
+        return [float(2 * point - b), float(2 * point - a)]
+    return [float(a), float(b)]
+
+
+def _bounds(law: Form, L, cap: float | None, signed: tuple[str, ...]) -> list[tuple[float, float]]:
+    """The box the optimiser searches (as in :func:`fit_law`)."""
+    out = [(-hi, hi) if n in signed else (lo, hi) for n, (lo, hi) in zip(law.params, law.bounds(L), strict=True)]
+    if cap is not None and "Lc" in law.params:
+        i = law.params.index("E")
+        out[i] = (out[i][0], min(out[i][1], cap))
+    return out
+
+
+FLAT = 0.9  # an interval spanning >= 90 % of the parameter's allowed range: the profile is flat
+
+
+def _zero_in(lo: float, hi: float) -> bool:
+    tol = 1e-6 * max(abs(lo), abs(hi), 1e-12)
+    return lo <= tol and hi >= -tol
+
+
+def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bounds, D, r,
+                    level: float, effects: dict[str, list[float]] | None = None) -> dict[str, str]:
+    """Free parameters the bootstrap cannot pin down, with the reason: no interval is reported for them.
+
+    - a term (data size: ``A``, ``alpha``; compression: ``B``, ``beta``) whose *effect over the measured range*
+      (e.g. ``A (d_min^-alpha - d_max^-alpha)``) is not distinguishable from 0: its scale and exponent trade
+      off freely along a ridge (a tiny exponent turns the term into a constant absorbed by ``E``), and so does
+      the asymptote ``E``, which needs the exponent to extrapolate;
+    - the midpoint and width of a knee whose depth (chance-level distance minus ceiling at the largest data
+      size) is not distinguishable from 0: with no drop there is no knee to place;
+    - the midpoint and width of a knee sharper than the grid resolves (the interval of ``w`` reaches its
+      lower bound): every midpoint between the two measured ratios that bracket the drop, with any width
+      below the spacing, fits about equally well, so only that bracket is identified (given in the reason);
+    - any parameter whose interval spans at least 90 % of its allowed range (a flat profile): the interval
+      reports the box, not the data.
+    """
+    names = law.params
+    ix = {n: i for i, n in enumerate(names)}
+    out: dict[str, str] = {}
+    d = np.array([np.min(D), np.max(D)], dtype=float) / 1000.0
+
+    def effect(P, term):
+        P = np.atleast_2d(P)
+        if term == "data size":
+            return P[:, ix["A"]] * (d[0] ** -P[:, ix["alpha"]] - d[1] ** -P[:, ix["alpha"]])
+        g = law.g(np.array([np.min(r), np.max(r)]))
+        return P[:, ix["B"]] * (g[0] ** P[:, ix["beta"]] - g[1] ** P[:, ix["beta"]])
+
+    for term, (a, e) in (("data size", ("A", "alpha")), ("compression", ("B", "beta"))):
+        if a not in ci or e not in ci:
+            continue
+        est = float(effect(p, term)[0])
+        lo, hi = _interval(effect(B, term), est, level)
+        if effects is not None:
+            effects[term] = [est, lo, hi]
+        if np.isfinite(lo) and _zero_in(lo, hi):
+            why = (f"the {term} effect over the measured range is not distinguishable from 0 (interval "
+                   f"[{lo:.3g}, {hi:.3g}] in distance units)")
+            out[a], out[e] = why, why
+            if "E" in ci:
+                out.setdefault("E", f"the asymptote needs the {term} exponent, which is not identified")
+    if "Lc" in names and ("r0" in ci or "w" in ci):
+        top = B[:, ix["E"]] + B[:, ix["A"]] * d[1] ** (-B[:, ix["alpha"]])
+        q = (1 - level) / 2
+        lo, hi = _quantile(B[:, ix["Lc"]] - top, [q, 1 - q])
+        if _zero_in(lo, hi):
+            for n in ("r0", "w"):
+                if n in ci:
+                    out[n] = f"the knee's depth is not distinguishable from 0 (interval [{lo:.3g}, {hi:.3g}])"
+        if "w" in ci and "r0" in ci and "r0" not in out and ci["w"][0] <= bounds[ix["w"]][0] * 1.01:
+            rs = np.unique(np.round(np.asarray(r, dtype=float), 3))
+            r0 = float(p[ix["r0"]])
+            below, above = rs[rs <= r0], rs[rs > r0]
+            lo = f"{below.max():.3g}" if len(below) else "0"
+            hi = f"{above.min():.3g}" if len(above) else "1"
+            out["r0"] = out["w"] = (f"the knee is sharper than the grid resolves (w reaches its lower bound): a "
+                                    f"drop between the measured ratios {lo} and {hi}, position and width not "
+                                    "identified")
+    for n, (lo, hi) in ci.items():
+        blo, bhi = bounds[ix[n]]
+        if n not in out and np.isfinite(blo) and np.isfinite(bhi) and hi - lo >= FLAT * (bhi - blo):
+            out[n] = f"flat: its interval [{lo:.3g}, {hi:.3g}] spans the allowed range [{blo:.3g}, {bhi:.3g}]"
+    return out
 
 
 def _variance_components(e: np.ndarray, seeds: np.ndarray, n_free: int, se_rel: np.ndarray | None):
@@ -697,10 +838,12 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_st
             ff.notes.extend(bnotes)
         B = np.array(ff.boot, dtype=float).reshape(-1, len(p))
         B = B[np.all(np.isfinite(B), axis=1)]
-        q = (1 - settings.ci) / 2
         if len(B) >= 2:
-            ff.ci = {n: [float(np.quantile(B[:, i], q)), float(np.quantile(B[:, i], 1 - q))]
-                     for i, n in enumerate(law.params) if n not in fixed}
+            ci = {n: _interval(B[:, i], p[i], settings.ci) for i, n in enumerate(law.params) if n not in fixed}
+            ff.not_identified = _not_identified(law, p, B, ci, _bounds(law, Lv, cap, signed), Dv, rv, settings.ci,
+                                                ff.effects)
+            ff.ci = {n: v for n, v in ci.items() if n not in ff.not_identified}
+            ff.notes.extend(f"{n} not identified: {why}" for n, why in ff.not_identified.items())
         mf.forms[fname] = ff
     ok = {k: v for k, v in mf.forms.items() if v.ok}
     if not ok:
@@ -746,7 +889,7 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_st
 def _finite_ci(x: np.ndarray, ci: float) -> list[float]:
     x = x[np.isfinite(x)]
     q = (1 - ci) / 2
-    return [float(np.quantile(x, q)), float(np.quantile(x, 1 - q))] if len(x) >= 2 else [float("nan")] * 2
+    return [float(v) for v in _quantile(x, [q, 1 - q])] if len(x) >= 2 else [float("nan")] * 2
 
 
 def _gaps(g: GroupFit, settings: FitSettings) -> list[dict[str, Any]]:
@@ -848,4 +991,5 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=Non
     return Fits(settings=settings.model_dump(mode="json"), groups=groups, teacher=teacher, n_rows=len(df),
                 n_fitted_rows=len(rows), n_failed=n_failed, source=str(df.attrs.get("source")), notes=notes,
                 versions=versions(), created=datetime.now(UTC).isoformat(timespec="seconds"),
-                seconds=round(time.perf_counter() - t0, 2), task=str(task_name), comparisons=comparisons)
+                seconds=round(time.perf_counter() - t0, 2), task=str(task_name), comparisons=comparisons,
+                table_hash=table_hash(df), task_hash=task_arg.hash)

@@ -13,13 +13,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from taskdistill.errors import TaskdistillError
+
 REQUIRED = ("dataset_size", "params_ratio", "method", "supervision", "status")
 OPTIONAL_DEFAULTS = {"schedule": "none", "seed": 0, "target": np.nan, "params_ratio_nonemb": np.nan}
 GROUP_BY = ("supervision", "method", "schedule")
 TEACHER_METHOD = "teacher"
+# the columns that name one evaluated model: a second finished row with the same values is a duplicate
+CELL_KEY = ("dataset_size", "target", "params_ratio", "method", "supervision", "schedule", "seed")
+# valid ranges of the metrics the laws know (a value outside is a corrupt table, not a bad model)
+RANGES = {"indomain.macro_f1": (0.0, 1.0), "indomain.accuracy": (0.0, 1.0), "indomain.macro_f1_coarse": (0.0, 1.0),
+          "indomain.nll": (0.0, np.inf), "indomain.brier": (0.0, 2.0), "mmlu.acc": (0.0, 1.0),
+          "mmlu.gold_prob": (0.0, 1.0), "mmlu.gold_margin": (-np.inf, np.inf), "mmlu.gold_ll_per_char": (-np.inf, 0.0),
+          "mmlu.text_gain_frac": (-np.inf, 1.0)}
 
 
-class ResultsError(ValueError):
+class ResultsError(TaskdistillError, ValueError):
     """A results table that cannot be fitted; the message names the source, row and column."""
 
 
@@ -53,8 +62,11 @@ def load_table(sweep: str | Path | None = None, results: str | Path | None = Non
     if (sweep is None) == (results is None):
         raise ResultsError("give exactly one of a sweep folder (--sweep) or a results file (--results)")
     if sweep is not None:
-        if not Path(sweep).exists():
+        if not Path(sweep).is_dir():
             raise ResultsError(f"sweep folder not found: {sweep}")
+        if not (Path(sweep) / "results.sqlite").is_file():
+            raise ResultsError(f"{sweep}: not a sweep folder (no results.sqlite); give the folder `sweep run` or "
+                               "`run` wrote, or a results export with --results")
         if read_sweep is None:
             raise ResultsError(f"cannot read sweep {sweep} here: export its results to CSV/parquet and pass "
                                "--results instead")
@@ -110,7 +122,49 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise ResultsError(f"{source}: row {i}: metric {col!r} is not a number: {out[col].iloc[i]!r}")
         out[col] = vals.astype(float)
+    _check_values(out, done, source, [c for c in out.columns if c in METRICS])
+    if not len(out):
+        raise ResultsError(f"{source}: the results table has no rows")
+    if not done.any():
+        raise ResultsError(f"{source}: no finished row: all {len(out)} cell(s) failed or are unfinished "
+                           "(see `taskdistill sweep status` for their errors)")
     return out
+
+
+def _check_values(out: pd.DataFrame, done: pd.Series, source: str, metrics: list[str]) -> None:
+    """Refuse impossible values and duplicate rows; count the missing values each metric drops.
+
+    The counts land in ``out.attrs["dropped"]`` (``{metric: {reason: n}}``) for the commands to print."""
+    for col in metrics + [f"{m}_stderr" for m in metrics if f"{m}_stderr" in out.columns]:
+        vals = pd.to_numeric(out[col], errors="coerce").to_numpy(float)
+        lo, hi = RANGES.get(col, (0.0, np.inf) if col.endswith("_stderr") else (-np.inf, np.inf))
+        bad = done.to_numpy() & np.isfinite(vals) & ((vals < lo) | (vals > hi)) | np.isinf(vals)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ResultsError(f"{source}: row {i}: {col} = {float(vals[i])!r} is outside its valid range [{lo}, {hi}]"
+                               f"{'' if np.isfinite(vals[i]) else ' (not finite)'}; fix or remove the row")
+    key = [c for c in CELL_KEY if c in out.columns]
+    finished = out.loc[done, key].astype(str)
+    dup = finished.duplicated(keep=False)
+    if dup.any():
+        rows = np.flatnonzero(done.to_numpy())[np.flatnonzero(dup.to_numpy())]
+        raise ResultsError(f"{source}: rows {rows[0]} and {rows[1]} are the same model ({', '.join(key)}); each "
+                           "(cell, seed) must appear once: duplicated rows would narrow every interval")
+    dropped = {}
+    for col in metrics:
+        n = int((done & out[col].isna()).sum())
+        if n:
+            dropped[col] = {"missing value": n}
+    out.attrs["dropped"] = dropped
+
+
+def table_hash(df: pd.DataFrame) -> str:
+    """Content hash of a results table (its rows and columns, without the ``created`` timestamps): fits
+    record it, so fits are never shown beside a table they were not computed from."""
+    import hashlib
+
+    table = df.drop(columns=["created"], errors="ignore").reset_index(drop=True)
+    return hashlib.sha256(table.to_json(orient="split", default_handler=str).encode()).hexdigest()[:16]
 
 
 def fit_rows(df: pd.DataFrame) -> pd.DataFrame:
