@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "taskdistill"
 
 # Lower rank = lower layer. A module may import its own rank or lower, never higher.
 LAYERS = [
-    ("errors", "console", "checks", "cache", "config", "progress", "assets"),
+    ("errors", "console", "checks", "lazy", "cache", "config", "progress", "assets"),
     ("task",),
     ("models", "info"),  # info's one stage import (models) is for `info --timings`
     ("data",),

@@ -5,14 +5,16 @@ import json
 import shutil
 
 import pytest
-import torch
-from safetensors.torch import load_file, save_file
 
 from taskdistill.errors import TaskdistillError
 from taskdistill.models import CheckpointError, ModelLoadError, load_model, make_tiny_model
 from taskdistill.models.load import safetensors_header
 
-TENSOR = "model.layers.1.mlp.up_proj.weight"
+from .corrupt import TENSOR
+from .corrupt import missing as _missing
+from .corrupt import truncated as _truncated
+from .corrupt import unexpected as _unexpected
+from .corrupt import wrong_shape as _wrong_shape
 
 
 @pytest.fixture(scope="module")
@@ -30,29 +32,6 @@ def ckpt(saved, tmp_path):
     d = tmp_path / "ckpt"
     shutil.copytree(saved, d)
     return d
-
-
-def _rewrite(d, edit):
-    sd = load_file(d / "model.safetensors")
-    edit(sd)
-    save_file(sd, d / "model.safetensors", metadata={"format": "pt"})
-
-
-def _missing(d):
-    _rewrite(d, lambda sd: sd.pop(TENSOR))
-
-
-def _wrong_shape(d):
-    _rewrite(d, lambda sd: sd.__setitem__(TENSOR, torch.zeros(3, 3)))
-
-
-def _truncated(d):
-    f = d / "model.safetensors"
-    f.write_bytes(f.read_bytes()[: f.stat().st_size * 2 // 3])
-
-
-def _unexpected(d):
-    _rewrite(d, lambda sd: sd.__setitem__("model.layers.9.mlp.up_proj.weight", torch.zeros(2, 2)))
 
 
 @pytest.mark.parametrize(("corrupt", "pattern"), [

@@ -7,10 +7,11 @@ import shutil
 
 import pandas as pd
 import pytest
-import torch
-from safetensors.torch import load_file, save_file
 
-TENSOR = "model.layers.1.mlp.up_proj.weight"
+from ..models.corrupt import TENSOR
+from ..models.corrupt import missing as _missing
+from ..models.corrupt import truncated as _truncated
+from ..models.corrupt import wrong_shape as _wrong_shape
 
 
 @pytest.fixture(scope="session")
@@ -24,26 +25,6 @@ def clean_ckpt(tmp_path_factory):
     return d
 
 
-def _rewrite(d, edit):
-    sd = load_file(d / "model.safetensors")
-    edit(sd)
-    save_file(sd, d / "model.safetensors", metadata={"format": "pt"})
-
-
-def _missing(d):
-    _rewrite(d, lambda sd: sd.pop(TENSOR))
-
-
-def _wrong_shape(d):
-    _rewrite(d, lambda sd: sd.__setitem__(TENSOR, torch.zeros(3, 3)))
-
-
-def _truncated(d):
-    f = d / "model.safetensors"
-    f.write_bytes(f.read_bytes()[: f.stat().st_size * 2 // 3])
-
-
-# corruption -> what the message must say besides the weights file
 CORRUPTIONS = {
     "missing-tensor": (_missing, [TENSOR, "missing"]),
     "wrong-shape": (_wrong_shape, [TENSOR, "[3, 3]"]),

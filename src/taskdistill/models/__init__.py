@@ -7,7 +7,7 @@ line's start-up) does not pay for importing torch and transformers.
 
 from __future__ import annotations
 
-import importlib
+from taskdistill.lazy import lazy_names
 
 _WHERE = {
     "SUPPORTED_ARCHS": "arch",
@@ -24,13 +24,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'taskdistill.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"taskdistill.models.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

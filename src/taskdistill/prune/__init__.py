@@ -7,7 +7,7 @@ the same class) ; ``save_pruned`` writes a standard HF checkpoint. See docs/prun
 
 from __future__ import annotations
 
-import importlib
+from taskdistill.lazy import lazy_names
 
 # imported on first use, so the command line starts without importing torch
 _WHERE = {
@@ -27,13 +27,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'taskdistill.prune' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"taskdistill.prune.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

@@ -8,7 +8,7 @@ command line starts without importing pydantic.
 
 from __future__ import annotations
 
-import importlib
+from taskdistill.lazy import lazy_names
 
 DEFAULT_TASK = "finheadlines"
 
@@ -18,13 +18,4 @@ _WHERE = {name: "model" for name in ("BUILTIN", "FORMATS", "LabelSpec", "Task", 
 __all__ = sorted([*_WHERE, "DEFAULT_TASK"])
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'taskdistill.task' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"taskdistill.task.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

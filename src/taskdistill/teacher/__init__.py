@@ -7,14 +7,8 @@ configs are imported on first use, so the command line starts without importing 
 
 from __future__ import annotations
 
-import importlib
+from taskdistill.lazy import lazy_names
 
 __all__ = ["GenerationConfig", "TeacherConfig"]
 
-
-def __getattr__(name: str):
-    if name not in __all__:
-        raise AttributeError(f"module 'taskdistill.teacher' has no attribute {name!r}")
-    value = getattr(importlib.import_module("taskdistill.teacher.config"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, {name: "config" for name in __all__})
