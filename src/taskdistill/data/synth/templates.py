@@ -886,7 +886,7 @@ def _wire_vals(rng: R, label: str) -> dict:
     return v
 
 
-MARKET_UPDATES = ("Mid-Morning Market Update: Markets Open Higher", "Mid-Day Market Update: Nasdaq Slips",
+MARKET_UPDATES = ("Mid-Morning Market Update: Stocks Start Higher", "Mid-Day Market Update: Nasdaq Slips",
                   "Mid-Afternoon Market Update: Dow Rises Over 100 Points", "Market Update: Stocks Mixed",
                   "Pre-Market Update: Futures Edge Lower", "Mid-Morning Market Update: Markets Fall",
                   "Afternoon Market Update: S&P 500 Flat", "Mid-Day Market Update: Crude Oil Up 2%")
