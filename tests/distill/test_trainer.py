@@ -183,6 +183,10 @@ def test_bad_inputs_give_clear_errors(small, cot_examples, cot_cache, tmp_path):
     train(model, tok, labels, cfg, tmp_path / "f")
     with pytest.raises(TrainError, match="holds another run"):
         train(model, tok, labels, cfg.model_copy(update={"lr": 0.5}), tmp_path / "f")
+    from taskdistill.errors import TaskdistillError
+
+    with pytest.raises(TaskdistillError, match="holds another run"):  # resuming with another seed: exit 2
+        train(model, tok, labels, cfg.model_copy(update={"seed": 1}), tmp_path / "f")
     with pytest.raises(ValueError, match="warmup_steps"):
         DistillConfig(steps=5, warmup_steps=5)
 
