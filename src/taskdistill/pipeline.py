@@ -86,7 +86,7 @@ def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, A
     from taskdistill.report import build_report
     from taskdistill.scaling import fit_cached
     from taskdistill.scaling.fit import FITS_VERSION
-    from taskdistill.scaling.table import ResultsError
+    from taskdistill.scaling.table import ResultsError, table_hash
     from taskdistill.sweep.store import load_results
 
     out: dict[str, Any] = {"fits": None, "report": None, "notes": []}
@@ -94,8 +94,7 @@ def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, A
     df = load_results(sweep_dir, include_failed=True)
     df.attrs["source"] = str(sweep_dir)
     # the report is rebuilt when the table, the task or the fit format changes
-    key = content_hash(df.drop(columns=["created"], errors="ignore").to_json(orient="records"), task.hash,
-                       FITS_VERSION)
+    key = content_hash(table_hash(df), task.hash, FITS_VERSION)
     fits = None
     try:
         with console.status("fitting scaling laws ..."):

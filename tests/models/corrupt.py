@@ -8,6 +8,16 @@ from safetensors.torch import load_file, save_file
 TENSOR = "model.layers.1.mlp.up_proj.weight"
 
 
+def save_clean(d):
+    """A clean tiny llama checkpoint in ``d`` (untied, so lm_head is a tensor of its own)."""
+    from taskdistill.models import make_tiny_model
+
+    model, tok = make_tiny_model("llama", tied=False)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
 def _rewrite(d, edit):
     sd = load_file(d / "model.safetensors")
     edit(sd)

@@ -10,7 +10,7 @@ from taskdistill.errors import TaskdistillError
 from taskdistill.models import CheckpointError, ModelLoadError, load_model, make_tiny_model
 from taskdistill.models.load import safetensors_header
 
-from .corrupt import TENSOR
+from .corrupt import TENSOR, save_clean
 from .corrupt import missing as _missing
 from .corrupt import truncated as _truncated
 from .corrupt import unexpected as _unexpected
@@ -19,12 +19,7 @@ from .corrupt import wrong_shape as _wrong_shape
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """A clean tiny llama checkpoint (untied, so lm_head is a tensor of its own)."""
-    d = tmp_path_factory.mktemp("ckpt") / "tiny"
-    model, tok = make_tiny_model("llama", tied=False)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
+    return save_clean(tmp_path_factory.mktemp("ckpt") / "tiny")
 
 
 @pytest.fixture

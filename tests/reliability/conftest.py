@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from ..models.corrupt import TENSOR
+from ..models.corrupt import TENSOR, save_clean
 from ..models.corrupt import missing as _missing
 from ..models.corrupt import truncated as _truncated
 from ..models.corrupt import wrong_shape as _wrong_shape
@@ -16,13 +16,7 @@ from ..models.corrupt import wrong_shape as _wrong_shape
 
 @pytest.fixture(scope="session")
 def clean_ckpt(tmp_path_factory):
-    from taskdistill.models import make_tiny_model
-
-    d = tmp_path_factory.mktemp("reliability") / "tiny-llama"
-    model, tok = make_tiny_model("llama", tied=False)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
+    return save_clean(tmp_path_factory.mktemp("reliability") / "tiny-llama")
 
 
 CORRUPTIONS = {

@@ -258,8 +258,8 @@ def load_dataset(folder: str | Path, task: Task, **kw) -> dict[str, pd.DataFrame
     return {name: load_split(p, task, **kw) for name, p in split_files(folder).items()}
 
 
-def data_hash(folder: str | Path) -> str:
-    """Hash of a dataset folder's split files' bytes (stats, plots and task.yaml do not count); the
-    same value as the teacher stage's ``dataset_hash``."""
+def data_hash(folder: str | Path, splits: tuple[str, ...] = SPLITS) -> str:
+    """Hash of a dataset folder's split files' bytes (stats, plots and task.yaml do not count); every
+    stage that keys on a dataset (teacher preparation, annotation, derived copies, imports) uses it."""
     folder = Path(folder)
-    return content_hash("dataset", [(s, file_hash(folder / f"{s}.parquet")) for s in SPLITS])
+    return content_hash("dataset", [(s, file_hash(folder / f"{s}.parquet")) for s in splits])

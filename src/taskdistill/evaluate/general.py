@@ -52,7 +52,6 @@ add-1/2 smoothing over the vocabulary), so it never sees the text it predicts.
 from __future__ import annotations
 
 import io
-
 import json
 import random
 import time

@@ -253,7 +253,7 @@ def _label_only_without_rationales(spec: SweepSpec) -> SweepSpec:
 
     train = Path(spec.data.path) / "train.parquet"
     try:
-        df = pd.read_parquet(train, columns=None)
+        df = pd.read_parquet(train)
     except Exception:  # noqa: BLE001  (check_data names an unreadable split later, with its own message)
         return spec
     has = "rationale" in df.columns and df["rationale"].fillna("").astype(str).str.strip().ne("").any()

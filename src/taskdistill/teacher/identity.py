@@ -59,8 +59,12 @@ def split_path(dataset_dir: str | Path, split: str) -> Path:
 
 
 def dataset_hash(dataset_dir: str | Path, splits: tuple[str, ...] = SPLITS) -> str:
-    """Hash of the split files' bytes (stats and plots do not count)."""
-    return content_hash("dataset", [(s, _memo_file_hash(split_path(dataset_dir, s))) for s in splits])
+    """The data stage's ``data_hash`` of the split files, after checking that each one exists."""
+    from taskdistill.data.loader import data_hash
+
+    for s in splits:
+        split_path(dataset_dir, s)
+    return data_hash(dataset_dir, splits)
 
 
 def read_split(dataset_dir: str | Path, split: str, task):
