@@ -23,7 +23,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/taskdistill run --preset quickstart
+	$(VENV)/bin/taskdistill run quickstart
 
 test: install
 	$(PY) -m pytest -m "not slow or smoke" -q
@@ -32,7 +32,7 @@ test-all: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
 
 # Reference tools we benchmark and check parity against (lm-eval, TRL, Torch-Pruning).
 dev: install

@@ -95,8 +95,21 @@ def true_collapse(reg: dict, settings: FitSettings) -> float:
                           spec.higher_better)[0]
 
 
+MIN_GRIDS = 40  # a coverage is printed only over at least this many grids (binomial SE <= 3.5 points)
+
+
 def _pct(hits: list[bool]) -> str:
     return f"{100 * np.mean(hits):.1f}" if hits else "-"
+
+
+def _cell(hits: list[bool], n_ni: int, grids: int) -> str:
+    """A coverage over the grids that gave an interval; when fewer than MIN_GRIDS did (the fit correctly
+    says "not identified" almost everywhere), the share not identified, and the raw count of the few
+    intervals, which is no coverage estimate."""
+    if len(hits) >= MIN_GRIDS:
+        return _pct(hits) + (f" (n.i. {n_ni})" if n_ni else "")
+    few = f"; {sum(hits)} of {len(hits)} intervals cover" if hits else ""
+    return f"n.i. in {100 * n_ni / grids:.1f} %{few}"
 
 
 def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int, noises=None,
@@ -145,12 +158,14 @@ def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int,
         cells = []
         for n in names:
             if n in reg["undefined"]:
-                cells.append(f"undefined; n.i. in {100 * ni[n] / grids:.0f} %")
+                cells.append(f"undefined; n.i. in {100 * ni[n] / grids:.1f} %")
             else:
-                cells.append(_pct(hits[n]) + (f" (n.i. {ni[n]})" if ni[n] else ""))
+                cells.append(_cell(hits[n], ni[n], grids))
         cc = _pct(c_hits)
         if refused:
-            cc = (f"{cc}; " if c_hits else "") + f"refused in {100 * refused / grids:.1f} %"
+            cc = (f"{cc}; " if len(c_hits) >= MIN_GRIDS else
+                  f"{sum(c_hits)} of {len(c_hits)} intervals cover; " if c_hits else "") + \
+                f"refused in {100 * refused / grids:.1f} %"
         if no_ci:
             cc += f"; no interval {no_ci}"
         print(f"| {noise:g} | " + " | ".join(cells) + f" | {_pct(e_hits)} | {cc} | {chosen_ok}/{grids} | "
@@ -168,11 +183,15 @@ def main() -> None:
     ap.add_argument("--boot-starts", type=int, default=2, help="starts per bootstrap refit (fit default: 3)")
     ap.add_argument("--interval", choices=["percentile", "bc", "basic"], default=fit.INTERVAL,
                     help="parameter interval method (default: the fit's)")
+    ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between"], default=fit.VARIANCE_DRAW)
+    ap.add_argument("--effect-interval", choices=["percentile", "bc", "basic"], default=fit.EFFECT_INTERVAL)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise", type=float, action="append", help="noise level(s) to run (default: the regime's)")
     a = ap.parse_args()
     chosen = a.regime or ["all"]
     fit.INTERVAL = a.interval
+    fit.VARIANCE_DRAW = a.variance_draw
+    fit.EFFECT_INTERVAL = a.effect_interval
     t0, c0 = time.perf_counter(), time.process_time()
     for name, reg in REGIMES.items():
         if name in chosen or "all" in chosen:

@@ -2,7 +2,15 @@ import os
 
 import pytest
 
-from taskdistill.cache import atomic_dir, atomic_write_json, content_hash, file_hash, home
+from taskdistill.cache import (
+    atomic_dir,
+    atomic_write_json,
+    content_hash,
+    file_hash,
+    home,
+    publish_dir,
+    work_dir,
+)
 from taskdistill.config import ConfigError, StrictModel, load_yaml
 
 
@@ -27,6 +35,24 @@ def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
     with atomic_dir(final) as d:
         (d / "whole.bin").write_bytes(b"x")
     assert (final / "whole.bin").read_bytes() == b"x"
+
+
+def test_work_dir_survives_a_failure_and_publishes_once(tmp_path):
+    """The resumable work folder keeps its name across attempts; publishing renames it into place, and a
+    second finisher of the same content-addressed output leaves the first one's folder as it is."""
+    final = tmp_path / "abc"
+    work = work_dir(final)
+    assert work == tmp_path / ".work-abc" and work.is_dir()
+    (work / "part-1").write_text("done")
+    assert work_dir(final) == work and (work / "part-1").read_text() == "done"  # a rerun finds its checkpoints
+    (work / "meta.json").write_text("{}")
+    assert publish_dir(work, final) == final
+    assert not work.exists() and sorted(p.name for p in final.iterdir()) == ["meta.json", "part-1"]
+    other = work_dir(final)
+    (other / "meta.json").write_text('{"late": true}')
+    publish_dir(other, final)
+    assert not other.exists() and (final / "meta.json").read_text() == "{}"
+    assert oct(final.stat().st_mode & 0o777) == "0o755"
 
 
 def test_atomic_json_and_file_hash(tmp_path):

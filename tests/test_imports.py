@@ -7,17 +7,15 @@ reach any stage), so its edges are checked only against ``taskdistill.cli`` and 
 
 from __future__ import annotations
 
-import ast
-from collections import defaultdict
-from pathlib import Path
-
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "taskdistill"
+# The import walk is shared with docs/architecture.md's generated graph.
+from scripts.import_graph import edges, find_cycle
+from scripts.import_graph import graph as package_graph
 
 # Lower rank = lower layer. A module may import its own rank or lower, never higher.
 LAYERS = [
-    ("errors", "console", "checks", "lazy", "cache", "config", "progress", "assets"),
+    ("errors", "console", "checks", "lazy", "cache", "config", "progress", "assets", "options"),
     ("task",),
     ("models", "info"),  # info's one stage import (models) is for `info --timings`
     ("data",),
@@ -35,64 +33,9 @@ RANK = {name: i for i, group in enumerate(LAYERS) for name in group}
 TOP = ("cli", "presets", "__init__", "__main__")
 
 
-def unit_of(path: Path) -> tuple[str, bool]:
-    """(stage package or top-level module, whether the file is a command-line module)."""
-    rel = path.relative_to(SRC)
-    unit = rel.parts[0].removesuffix(".py")
-    return unit, rel.name == "cli.py" and len(rel.parts) > 1
-
-
-def imported_units(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    out = set()
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "taskdistill" and len(parts) > 1:
-                out.add(parts[1])
-    return out
-
-
 def graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     """(package -> packages it imports, from non-cli modules), and every (file, from, to) edge."""
-    g: dict[str, set[str]] = defaultdict(set)
-    edges = []
-    for path in sorted(SRC.rglob("*.py")):
-        unit, is_cli = unit_of(path)
-        for dep in imported_units(path):
-            if dep == unit:
-                continue
-            edges.append((str(path.relative_to(SRC)), "cli" if is_cli else unit, dep))
-            if not is_cli:
-                g[unit].add(dep)
-    return g, edges
-
-
-def find_cycle(g: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(n: str) -> list[str] | None:
-        state[n] = 1
-        stack.append(n)
-        for m in sorted(g.get(n, ())):
-            if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
-            if m not in state and (c := visit(m)):
-                return c
-        stack.pop()
-        state[n] = 2
-        return None
-
-    for n in sorted(g):
-        if n not in state and (c := visit(n)):
-            return c
-    return None
+    return package_graph(), [(e.file, e.src, e.dst) for e in edges()]
 
 
 def test_the_graph_is_read():

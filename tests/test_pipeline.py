@@ -45,7 +45,7 @@ def test_toy_task_from_csv_to_report(tmp_path, monkeypatch):
         "execution": {"threads": 1},
     }
     (tmp_path / "toy.yaml").write_text(yaml.safe_dump(spec))
-    res = runner.invoke(app, ["--quiet", "run", "-c", "toy.yaml", "--out", "runs/toy", "--demo-headlines", "2"])
+    res = runner.invoke(app, ["--quiet", "run", "toy.yaml", "--out", "runs/toy", "--demo-headlines", "2"])
     assert res.exit_code == 0, res.output + repr(res.exception)
 
     sweep = tmp_path / "runs" / "toy"

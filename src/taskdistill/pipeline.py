@@ -31,13 +31,12 @@ def teacher_demo_table(teacher_dir: str | Path, test_split: str | Path, task: Ta
 
     Scores come from the evaluation stage's exact label scoring: a softmax over the log-likelihoods
     of the task's label strings after the prompt, i.e. the same numbers macro-F1, NLL and Brier use."""
-    import pandas as pd
-
+    from taskdistill.data.loader import read_split
     from taskdistill.evaluate.indomain import score_labels
     from taskdistill.models import load_model
 
     col = task.input_field
-    df = pd.read_parquet(test_split)
+    df = read_split(test_split, task, "test")
     df = df.sample(n=min(n, len(df)), random_state=seed)
     model, tok = load_model(teacher_dir, quiet=True)
     probs = score_labels(model, tok, task, df[col].tolist(), fmt="label", mode="label", progress=False)
@@ -65,7 +64,12 @@ RESULT_COLUMNS = [("target", "target", "{:.2f}"), ("params_ratio", "params", "{:
 
 def results_table(df) -> Table:
     t = Table(title="results (one row per evaluated model)")
+    # each transfer set's macro-F1 beside the synthetic one (eval.transfer; e.g. real headlines)
+    transfer = [(c, f"{c.split('.')[1]} F1", "{:.3f}") for c in df.columns
+                if c.startswith("transfer.") and c.endswith(".macro_f1")]
     cols = [c for c in RESULT_COLUMNS if c[0] in df.columns]
+    at = next((i + 1 for i, c in enumerate(cols) if c[0] == "indomain.macro_f1"), len(cols))
+    cols[at:at] = transfer
     for _, name, _ in cols:
         t.add_column(name, justify="right")
     for _, row in df.sort_values(["target", "supervision"], ascending=[False, True]).iterrows():
@@ -83,18 +87,18 @@ def results_table(df) -> Table:
 def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, Any]:
     """Fit the scaling laws (reused while the results table is unchanged) and write the report."""
     from taskdistill.cache import atomic_write_json, content_hash
-    from taskdistill.report import build_report
-    from taskdistill.scaling import fit_cached
-    from taskdistill.scaling.fit import FITS_VERSION
-    from taskdistill.scaling.table import ResultsError, table_hash
+    from taskdistill.report import REPORT_FORMAT, build_report
+    from taskdistill.scaling import fit_cached, fit_key
+    from taskdistill.scaling.table import ResultsError
     from taskdistill.sweep.store import load_results
 
     out: dict[str, Any] = {"fits": None, "report": None, "notes": []}
     fit_error = None
     df = load_results(sweep_dir, include_failed=True)
     df.attrs["source"] = str(sweep_dir)
-    # the report is rebuilt when the table, the task or the fit format changes
-    key = content_hash(table_hash(df), task.hash, FITS_VERSION)
+    # the report is rebuilt when its fit would change (the table, the fit settings and format, the task),
+    # when its layout changes, or when the transfer sets (found or not, and where) change
+    key = content_hash(fit_key(df, task=task), REPORT_FORMAT, df.attrs.get("transfer") or [])
     fits = None
     try:
         with console.status("fitting scaling laws ..."):

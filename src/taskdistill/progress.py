@@ -20,12 +20,19 @@ from rich.progress import (
 )
 
 
-def make_progress(quiet: bool = False, info: bool = True) -> Progress:
+def make_progress(quiet: bool = False, info: bool | str = True, *, transient: bool = False,
+                  console: Console | None = None) -> Progress:
+    """The one progress display: description, bar, done/total, elapsed (and remaining) time.
+
+    ``info``: show a live text field after the bar (``True``: the field ``info``; a string: that field's
+    name, filled by ``add_task(..., <name>=...)`` / ``update``). ``transient`` removes the bar when done.
+    ``console``: where to draw (default: stderr, silent when ``quiet``)."""
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
     if info:
-        columns.append(TextColumn("{task.fields[info]}"))
-    return Progress(*columns, console=Console(stderr=True, quiet=quiet), disable=quiet, transient=False)
+        columns.append(TextColumn(f"{{task.fields[{'info' if info is True else info}]}}"))
+    console = console or Console(stderr=True, quiet=quiet)
+    return Progress(*columns, console=console, disable=quiet or console.quiet, transient=transient)
 
 
 @contextlib.contextmanager

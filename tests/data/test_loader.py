@@ -165,3 +165,22 @@ def test_input_field_of_a_user_task(tmp_path):
         load_split(f, task)
     with pytest.raises(DataValidationError, match=r"missing required column\(s\) \['text'\]"):
         load_split(f, task, column_map={"text": "body"})
+
+
+def test_read_split_picks_the_split_of_a_folder_or_reads_a_file(tmp_path):
+    """The one reader every stage uses: a folder means its <split>.parquet, a file is read as is."""
+    from taskdistill.data.loader import read_split, split_file
+    from taskdistill.errors import InputError
+
+    pd.DataFrame(GOOD).to_parquet(tmp_path / "train.parquet", index=False)
+    pd.DataFrame(GOOD[:1]).to_parquet(tmp_path / "test.parquet", index=False)
+    _jsonl(tmp_path / "rows.jsonl", GOOD[1:])
+    assert split_file(tmp_path) == tmp_path / "train.parquet"
+    assert len(read_split(tmp_path, FIN)) == 3 and len(read_split(tmp_path, FIN, "test")) == 1
+    assert read_split(tmp_path / "rows.jsonl", FIN, "test")["id"].tolist() == ["b", "c"]
+    with pytest.raises(InputError, match=r"missing validation\.parquet \(found: test\.parquet, train\.parquet\)"):
+        read_split(tmp_path, FIN, "validation")
+    with pytest.raises(InputError, match="nope.csv: no such split file or dataset folder"):
+        read_split(tmp_path / "nope.csv", FIN)
+    with pytest.raises(InputError, match="'../train' is not a usable name"):
+        split_file(tmp_path, "../train")

@@ -77,7 +77,7 @@ def test_efficiency_counts_match_arch():
 def test_cli_eval_writes_record(tmp_path):
     split = _write_split(tmp_path / "test.parquet")
     out = tmp_path / "res.json"
-    r = CliRunner().invoke(app, ["eval", "--model", "tiny:qwen3", "--split", str(split), "--limit", "3",
+    r = CliRunner().invoke(app, ["eval", "--model", "tiny:qwen3", "--data", str(split), "--limit", "3",
                                  "--mmlu", "0", "--no-efficiency", "--out", str(out)])
     assert r.exit_code == 0, r.output
     rec = json.loads(out.read_text())
@@ -87,7 +87,7 @@ def test_cli_eval_writes_record(tmp_path):
 def test_cli_errors(tmp_path):
     runner = CliRunner()
     bad = _write_split(tmp_path / "test.parquet", bad_label=True)
-    r = runner.invoke(app, ["eval", "--model", "tiny:llama", "--split", str(bad), "--mmlu", "0", "--no-efficiency"])
+    r = runner.invoke(app, ["eval", "--model", "tiny:llama", "--data", str(bad), "--mmlu", "0", "--no-efficiency"])
     assert r.exit_code == 2 and "row 2" in r.output and "not a label" in r.output
     r = runner.invoke(app, ["eval", "--model", "tiny:llama", "--mmlu", "lots"])
     assert r.exit_code != 0 and "--mmlu" in r.output

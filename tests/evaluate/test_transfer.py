@@ -78,7 +78,7 @@ def test_cli_transfer_eval_on_a_coarse_csv(tmp_path):
     csv = _coarse_csv(tmp_path / "real.csv")
     out = tmp_path / "r.json"
     runner = CliRunner()
-    r = runner.invoke(app, ["eval", "--model", str(mdir), "--split", str(csv), "--task", "finheadlines-coarse",
+    r = runner.invoke(app, ["eval", "--model", str(mdir), "--data", str(csv), "--task", "finheadlines-coarse",
                             "--mmlu", "0", "--no-efficiency", "--out", str(out), "--threads", "1"])
     assert r.exit_code == 0, r.output
     rec = json.loads(out.read_text())
@@ -89,7 +89,7 @@ def test_cli_transfer_eval_on_a_coarse_csv(tmp_path):
     assert "per label (derived task)" in r.output and "confusion" in r.output  # printed for the user
 
     # the model is recorded for finheadlines: asking it to answer in another task's labels is refused
-    r = runner.invoke(app, ["eval", "--model", str(mdir), "--split", str(csv), "--task", "finheadlines-coarse",
+    r = runner.invoke(app, ["eval", "--model", str(mdir), "--data", str(csv), "--task", "finheadlines-coarse",
                             "--model-task", "finheadlines-coarse", "--mmlu", "0", "--no-efficiency"])
     assert r.exit_code == 2
     assert "was made for task 'finheadlines'" in " ".join(r.output.split())
@@ -97,12 +97,12 @@ def test_cli_transfer_eval_on_a_coarse_csv(tmp_path):
     toy = _toy_task(tmp_path / "toy.yaml")
     pd.DataFrame({"text": ["refund please", "app crashes"], "label": ["billing", "tech"]}).to_csv(
         tmp_path / "toy.csv", index=False)
-    r = runner.invoke(app, ["eval", "--model", str(mdir), "--split", str(tmp_path / "toy.csv"), "--task", str(toy),
+    r = runner.invoke(app, ["eval", "--model", str(mdir), "--data", str(tmp_path / "toy.csv"), "--task", str(toy),
                             "--mmlu", "0", "--no-efficiency"])
     assert r.exit_code == 2 and "not derived from model task 'finheadlines'" in " ".join(r.output.split())
     # a label the coarse task does not know: one line naming file, row and field
     pd.DataFrame({"headline": ["x y"], "label": ["Rumours"]}).to_csv(tmp_path / "bad.csv", index=False)
-    r = runner.invoke(app, ["eval", "--model", str(mdir), "--split", str(tmp_path / "bad.csv"), "--task",
+    r = runner.invoke(app, ["eval", "--model", str(mdir), "--data", str(tmp_path / "bad.csv"), "--task",
                             "finheadlines-coarse", "--mmlu", "0", "--no-efficiency"])
     assert r.exit_code == 2 and "bad.csv: row 0" in " ".join(r.output.split()) and "'label'" in r.output
 

@@ -93,5 +93,5 @@ def test_cli_prune_and_errors(calib_parquet, tmp_path):
     assert rep2["reference_params"] == rep["reference_params"]
     assert abs(rep2["fraction_of_reference"] - 0.37) <= 0.01
     res = runner.invoke(app, ["prune", "--model", "tiny:llama", "--target", "1.5", "--out", str(tmp_path / "x"),
-                              "--method", "magnitude"])
+                              "--importance", "magnitude"])
     assert res.exit_code == 2 and "target" in res.output

@@ -82,7 +82,7 @@ RANGES = {
     "prune-batch-size": (["prune", "--model", "tiny:llama", "--target", "0.5", "--batch-size", "0"],
                          ["--batch-size", "0"]),
     "annotate-k": (["teacher", "annotate", "--teacher", "tiny:llama", "--data", "ds", "--k", "0"], ["--k", "0"]),
-    "teacher-lr": (["teacher", "prepare", "--base", "tiny:llama", "--lr", "-1"], ["field 'lr'", "-1"]),
+    "teacher-lr": (["teacher", "prepare", "--base", "tiny:llama", "--lr", "-1"], ["field 'train.lr'", "-1"]),
 }
 
 
@@ -118,7 +118,7 @@ def _outs(work: Path, ckpt: Path, data: Path) -> dict[str, tuple[list[str], list
         "import-out-file": (["data", "import", str(data / "train.parquet"), "--task", "finheadlines", "--map",
                              "text=headline", "--out", str(f)], [str(f), "must be a folder"]),
         "generate-out-file": (["data", "generate", "--out", str(f)], [str(f), "must be a folder"]),
-        "eval-out-dir": (["eval", "--model", str(ckpt), "--split", str(data / "test.parquet"), "--mmlu", "0",
+        "eval-out-dir": (["eval", "--model", str(ckpt), "--data", str(data / "test.parquet"), "--mmlu", "0",
                           "--out", str(d)], [str(d), "must be a file"]),
         "validate-out-dir": (["data", "validate", str(data / "test.parquet"), "--out", str(d)],
                              [str(d), "must be a file"]),
@@ -144,7 +144,7 @@ CONFIGS = {
     "distill-list": ("distill", "- steps: 3\n", ["cfg.yaml", "top level must be a mapping"]),
     "distill-bad-yaml": ("distill", "steps: [1\n", ["cfg.yaml", "not valid YAML"]),
     "teacher-typo": ("teacher", "stepz: 3\n", ["cfg.yaml", "field 'stepz'"]),
-    "teacher-wrong-type": ("teacher", "lr: fast\n", ["cfg.yaml", "field 'lr'", "fast"]),
+    "teacher-wrong-type": ("teacher", "lr: fast\n", ["cfg.yaml", "field 'train.lr'", "fast"]),
     "generate-typo": ("generate", "sise: 300\n", ["cfg.yaml", "field 'sise'"]),
     "generate-wrong-type": ("generate", "difficulty: {noisy: lots}\n", ["cfg.yaml", "difficulty.noisy", "lots"]),
 }
@@ -261,6 +261,6 @@ def test_control_characters_and_overlong_texts(kind, work, clean_ckpt):
     argv = {"validate": ["data", "validate", str(f)],
             "import": ["data", "import", str(f), "--task", "finheadlines", "--map", "text=headline", "--out",
                        str(work / "ds")],
-            "eval": ["eval", "--model", str(clean_ckpt), "--split", str(f), "--mmlu", "0", "--out",
+            "eval": ["eval", "--model", str(clean_ckpt), "--data", str(f), "--mmlu", "0", "--out",
                      str(work / "rec.json")]}[command]
     check(argv, words, work)

@@ -10,7 +10,7 @@ from taskdistill.cli import app
 
 # command -> argv builder (model folder, dataset folder, output path)
 COMMANDS = {
-    "eval": lambda m, data, out: ["eval", "--model", str(m), "--split", str(data / "test.parquet"),
+    "eval": lambda m, data, out: ["eval", "--model", str(m), "--data", str(data / "test.parquet"),
                                   "--mmlu", "0", "--out", str(out)],
     "prune": lambda m, data, out: ["prune", "--model", str(m), "--target", "0.5", "--out", str(out)],
     "distill": lambda m, data, out: ["distill", "--student", str(m), "--data", str(data / "train.parquet"),

@@ -64,7 +64,7 @@ def test_distill_defaults_to_the_students_teacher(tmp_path, clean_ckpt, tiny_dat
     from taskdistill.teacher.identity import model_hash
 
     student = tmp_path / "student"
-    r = CliRunner().invoke(app, ["--quiet", "prune", "--model", str(clean_ckpt), "--target", "0.6", "--method",
+    r = CliRunner().invoke(app, ["--quiet", "prune", "--model", str(clean_ckpt), "--target", "0.6", "--importance",
                                  "magnitude", "--out", str(student)])
     assert r.exit_code == 0, r.output
     report = json.loads((student / "prune_report.json").read_text())

@@ -23,9 +23,12 @@ def test_full_report_is_self_contained_and_has_every_figure(tmp_path):
     md = md_path.read_text()
     pngs = re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)
     assert len(pngs) == 11 and all((tmp_path / p).is_file() for p in pngs)
-    for section in ("Findings", "Recommendations (computed from the fits)", "Collapse points", "Extrapolation test",
-                    "Model choice", "Settings and versions"):
+    for section in ("Summary", "Findings", "Recommendations (computed from the fits)", "Fit diagnostics",
+                    "Collapse points", "Extrapolation test", "Model choice", "Settings and versions"):
         assert section in html and section in md
+    # the summary leads: the teacher, the best student per ratio, then the trade-off figure, before the others
+    assert md.index("## Summary") < md.index("Best student per measured ratio") < md.index("fig_tradeoff.png") \
+        < md.index("## Figures") < md.index("## Fit diagnostics")
     assert "general knowledge collapses first" in html
     assert "No schedules figure: the sweep has no cells measured with both" in md
     assert "transformers" in md and "n_boot" in md  # versions and fit settings recorded
@@ -36,8 +39,11 @@ def test_small_grid_report_names_under_determined_fits(tmp_path):
     fits = fit_table(df.copy(), FAST)
     html_path, md_path = build_report(df, fits, tmp_path, metrics=FAST.metrics, dpi=40)
     md = md_path.read_text()
-    assert "Under-determined or constrained fits" in md
+    assert "## Fit diagnostics" in md and md.count("no interval, no finding") >= 2
     assert "one data size: no D term" in md and "exactly determined" in md
+    # the fit diagnostics are one table, not one bullet per under-determined fit ahead of the figures
+    summary = md[md.index("## Summary"):md.index("## Figures")]
+    assert "exactly determined" not in summary and "share of teacher" in summary
     assert "No schedules figure" in md  # one schedule only: said in words, not an empty plot
     assert len(_imgs(html_path.read_text())) >= 4
 
@@ -81,3 +87,48 @@ def test_schedule_figure_pairs_matched_cells():
     assert len(pairs) == 6  # 2 data sizes x 3 targets (the first pruning step, identical by construction, is out)
     fig = F.fig_schedules(rows, ["indomain.macro_f1", "mmlu.acc"])
     assert fig is not None and "iterative better in" in fig.axes[0].get_title()
+
+
+def test_summary_leads_with_teacher_best_students_and_transfer(tmp_path):
+    df = quickstart_results()
+    done = df["status"] == "done"
+    df.loc[done, "transfer.real.macro_f1"] = df.loc[done, "indomain.macro_f1"] - 0.1
+    df.loc[done, "transfer.real.macro_f1_stderr"] = 0.02
+    df.loc[done, "transfer.real.accuracy"] = 0.5
+    df.loc[done, "transfer.real.n"] = 300
+    df.loc[done, "indomain.macro_f1_coarse"] = df.loc[done, "indomain.macro_f1"] + 0.05
+    sets = [{"name": "real", "split": "/data/real.csv", "task": "finheadlines-coarse", "found": True},
+            {"name": "other", "split": "/nowhere/other.csv", "task": "finheadlines", "found": False}]
+    _, md_path = build_report(df, None, tmp_path, fit_error="no fits", metrics=("indomain.macro_f1",), dpi=30,
+                              transfer=sets)
+    md = md_path.read_text()
+    summary = md[md.index("## Summary"):md.index("## Figures")]
+    assert summary.index("Teacher on the synthetic test split") < summary.index("Best student per measured ratio")
+    assert "| transfer macro-F1 (real) |" in summary and "| synthetic group macro-F1 |" in summary
+    t = df[df["method"] == "teacher"].iloc[0]
+    # the gap compares like with like: coarse transfer vs the synthetic score over the same 13 groups
+    gap = t["transfer.real.macro_f1"] - t["indomain.macro_f1_coarse"]
+    assert f"| {t['transfer.real.macro_f1']:.3f} ± 0.020 | 0.500 | {gap:+.3f} |" in summary
+    assert "no transfer set found at /nowhere/other.csv" in summary
+    # with a standard error on both sides the gap gets an interval; one that includes 0 is "not resolved"
+    df["indomain.macro_f1_coarse_stderr"] = 0.05
+    df.loc[done, "transfer.real.macro_f1"] = df.loc[done, "indomain.macro_f1_coarse"] - 0.01
+    _, md_path = build_report(df, None, tmp_path / "b", fit_error="no fits", metrics=("indomain.macro_f1",),
+                              dpi=30, transfer=sets[:1])
+    assert "(not resolved)" in md_path.read_text()
+
+
+def test_report_from_saved_fits_equals_report_from_fresh_fits(tmp_path):
+    """A fit read back from its JSON (the fit cache, `report --fits`, a rerun) keeps its NaNs: same report."""
+    from taskdistill.scaling.fit import Fits
+
+    df = quickstart_results()
+    fits = fit_table(df.copy(), FAST)
+    loaded = Fits.load(fits.save(tmp_path / "fits.json"))
+    _, a = build_report(df, fits, tmp_path / "a", metrics=FAST.metrics, dpi=20)
+    _, b = build_report(df, loaded, tmp_path / "b", metrics=FAST.metrics, dpi=20)
+
+    def body(p):  # without the timestamp line
+        return [x for x in p.read_text().splitlines() if not x.startswith("Generated ")]
+
+    assert body(a) == body(b)

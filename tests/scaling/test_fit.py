@@ -78,7 +78,9 @@ def test_bad_tables_name_row_and_column():
     with pytest.raises(ResultsError, match=r"row 5: metric 'indomain.macro_f1'"):
         fit_table(bad, FAST)
     extra = df.assign(**{"mmlu.variant": "cloze"})  # descriptive columns with a metric prefix are kept
-    assert fit_table(extra, FAST.model_copy(update={"n_boot": 2, "metrics": ("mmlu.acc",)})).groups
+    kept = fit_table(extra, FAST.model_copy(update={"n_boot": 2, "metrics": ("mmlu.acc",)}))
+    assert kept.groups and all(set(g.metrics) == {"mmlu.acc"} for g in kept.groups)
+    assert kept.n_rows == len(extra)
     neg = df.copy()
     neg.loc[3, "params_ratio"] = -0.2
     with pytest.raises(ResultsError, match=r"row 3: column 'params_ratio'"):
@@ -155,6 +157,17 @@ def test_fit_cached_reuses_the_fit_of_an_unchanged_table():
     fit_cached(df.assign(**{"indomain.macro_f1": df["indomain.macro_f1"] * 0.99}), FAST)
     fit_cached(df, FAST.model_copy(update={"seed": 1}))
     assert len(list(stage_dir("fits").glob("*.json"))) == 3
+
+
+def test_fit_key_names_the_cached_fit():
+    """One key for the one fit cache; the main job's report is keyed on it too."""
+    from taskdistill.cache import stage_dir
+    from taskdistill.scaling import fit_cached, fit_key
+
+    df = quickstart_results().copy()
+    fit_cached(df, FAST)
+    assert [p.stem for p in stage_dir("fits").glob("*.json")] == [fit_key(df, FAST)]
+    assert fit_key(df, FAST, task="finheadlines-coarse") != fit_key(df, FAST)
 
 
 def test_no_collapse_point_when_the_teacher_is_not_above_chance():

@@ -82,7 +82,7 @@ def test_real_stages_end_to_end_on_tiny_llama(tiny_spec, tmp_path):
     assert prune_report(cell(0.58, "oneshot"))["sweep_input"] == teacher_path
     run = json.loads((Path(read_node(cell(0.58, "oneshot").node.input("model"))["path"]).parent
                       / "run.json").read_text())
-    assert run["config"]["steps"] == 2 * tiny_spec.distill["steps"]
+    assert run["config"]["steps"] == 2 * tiny_spec.distill.steps
     from taskdistill.cache import stage_dir
 
     assert len([p for p in stage_dir("annotations").iterdir() if not p.name.startswith(".")]) == 1

@@ -1,4 +1,4 @@
-"""`taskdistill run --preset P --task T --data D`: a preset on a user's own task and imported data."""
+"""`taskdistill run PRESET --task T --data D`: a preset on a user's own task and imported data."""
 
 import pytest
 

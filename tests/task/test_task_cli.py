@@ -39,7 +39,7 @@ def test_init_validate_show_round_trip(tmp_path):
     assert r.exit_code == 0 and "labels: 4 (no groups)" in r.output and "macro-F1 0.2500" in r.output
     # refuses to overwrite unless asked
     r = runner.invoke(app, ["task", "init", "--labels", "a,b", "--name", "x", "--out", str(out)])
-    assert r.exit_code == 2 and "exists; pass --force" in r.output
+    assert r.exit_code == 2 and "exists; pass --overwrite" in r.output
     # labels from a data file: distinct values of a column, sorted
     csv_path, _ = write_toy_task(tmp_path / "toy")
     out2 = tmp_path / "from_csv.yaml"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from taskdistill.errors import InputError
 from taskdistill.targets import AnnotationError, load_annotations
 from taskdistill.teacher.annotate import annotate
 from taskdistill.teacher.config import GenerationConfig
@@ -33,7 +34,7 @@ def test_missing_dataset_and_split(tmp_path, dataset_dir):
     with pytest.raises(TeacherInputError, match="dataset folder not found"):
         annotate("tiny:llama", tmp_path / "nope")
     (dataset_dir / "validation.parquet").unlink()
-    with pytest.raises(TeacherInputError, match=r"missing validation\.parquet"):
+    with pytest.raises(InputError, match=r"missing validation\.parquet"):
         annotate("tiny:llama", dataset_dir, split="validation", formats=("label",))
 
 

@@ -21,7 +21,8 @@ def test_annotate_missing_dataset(tmp_path):
 def test_annotate_bad_policy(dataset_dir):
     res = runner.invoke(app, ["teacher", "annotate", "--teacher", "tiny:llama", "--data", str(dataset_dir),
                               "--policy", "sometimes"])
-    assert res.exit_code == 2 and "unknown trace policy 'sometimes'" in res.output
+    assert res.exit_code == 2 and "'--policy'" in res.output and "'sometimes' is not one of" in res.output
+    assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
 
 
 def test_prepare_bad_config(tmp_path, dataset_dir):

@@ -37,7 +37,7 @@ def test_prepare_trains_reports_and_caches(dataset_dir, tmp_path):
     for when in ("before", "after"):
         m = rep[when]["test/label"]
         assert m["n"] == 4 and 0.0 <= m["macro_f1"] <= 1.0 and m["nll"] > 0
-    assert rep["config"]["steps"] == 3 and rep["dataset_hash"] and rep["base_hash"]
+    assert rep["config"]["train"]["steps"] == 3 and rep["dataset_hash"] and rep["base_hash"]
     # the task is recorded (report + definition) and the key depends on it
     assert rep["task"] == {"name": "finheadlines", "hash": FH.hash}
     assert (path / "task.yaml").is_file()

@@ -2,7 +2,7 @@
 
     taskdistill data import FILE --task TASK --map text=COL --map label=COL --out DIR [--on-bad skip]
     taskdistill data generate --task finheadlines --backend template --size 20000 --seed 0 --out DIR   (rerun = resume)
-    taskdistill data validate FILE --task TASK [--on-bad skip] [--map SRC=DEST] [--out FILE.parquet]
+    taskdistill data validate FILE --task TASK [--on-bad skip] [--map FIELD=COLUMN] [--out FILE.parquet]
     taskdistill data stats DIR [--task TASK]
     taskdistill data default [--task TASK]   (build or locate the task's default dataset)
 
@@ -12,9 +12,11 @@ Bad input (a file, a row, a task) prints one line ``error: <file/field>: <what>`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from taskdistill import options as O
 from taskdistill.checks import check_out_file, check_out_folder
 from taskdistill.console import quiet
 from taskdistill.errors import InputError
@@ -22,10 +24,9 @@ from taskdistill.task import DEFAULT_TASK
 
 data_app = typer.Typer(help="Datasets of a task: import your own file, generate, validate, statistics.",
                        no_args_is_help=True)
-TASK_HELP = "Task: a built-in name (finheadlines, finheadlines-coarse) or a task YAML file."
 
 
-def _parse_map(items: list[str] | None, what: str = "SRC=DEST") -> dict[str, str] | None:
+def _parse_map(items: list[str] | None, what: str = "FIELD=COLUMN") -> dict[str, str] | None:
     if not items:
         return None
     out = {}
@@ -45,27 +46,26 @@ def _load_task(spec: str | Path):
 
 @data_app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="Your labelled rows: .csv, .tsv, .jsonl or .parquet."),
-    task: str = typer.Option(..., "--task", help=TASK_HELP),
-    out: Path = typer.Option(..., "--out", help="Dataset folder to write (replaced only if it holds an earlier "
-                                                "import)."),
-    map_: list[str] = typer.Option(None, "--map", help="FIELD=COLUMN (repeatable): text=COL (the task's input field), "
-                                                       "label=COL, optional id=COL and rationale=COL."),
-    on_bad: str = typer.Option("error", "--on-bad", help="error (stop at the first bad row) | skip (drop and count)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split order."),
-    val_frac: float = typer.Option(0.1, "--val-frac", help="Share of each label for validation (at least 1 row)."),
-    test_frac: float = typer.Option(0.1, "--test-frac", help="Share of each label for test (at least 1 row)."),
+    file: Annotated[Path, typer.Argument(help="Your labelled rows: .csv, .tsv, .jsonl or .parquet.")],
+    task: O.TaskRequired,
+    out: O.OutRequired,
+    map_: O.Map = None,
+    on_bad: O.OnBadOpt = O.OnBad.error,
+    seed: O.Seed = None,
+    val_frac: Annotated[float, typer.Option(
+        "--val-frac", help="Share of each label for validation (at least 1 row).")] = 0.1,
+    test_frac: Annotated[float, typer.Option(
+        "--test-frac", help="Share of each label for test (at least 1 row).")] = 0.1,
 ):
     """Import a labelled file as a dataset folder of TASK: validate rows, drop exact duplicates, split
-    stratified and leak-free, write train/validation/test.parquet, stats.json, task.yaml, manifest.json."""
+    stratified and leak-free, write train/validation/test.parquet, stats.json, task.yaml, manifest.json
+    into the dataset folder OUT (replaced only if it holds an earlier import)."""
     from taskdistill.data.importer import import_file
     from taskdistill.data.stats import stats_table
 
-    if on_bad not in ("error", "skip"):
-        raise InputError("--on-bad", f"must be error or skip, got {on_bad!r}")
     check_out_folder(out)
     t = _load_task(task)
-    m = import_file(file, t, out, mapping=_parse_map(map_, "FIELD=COLUMN"), on_bad=on_bad, seed=seed,
+    m = import_file(file, t, out, mapping=_parse_map(map_), on_bad=O.value(on_bad), seed=seed or 0,
                     val_frac=val_frac, test_frac=test_frac)
     c = m["counts"]
     typer.echo(f"{file}: {c['rows_read']} rows read, {c['kept']} kept for task {t.name} ({t.n_classes} labels)")
@@ -84,36 +84,52 @@ def import_(
 
 @data_app.command("generate")
 def generate(
-    out: Path = typer.Option(..., "--out", help="Output folder (rerunning over it resumes the run)."),
-    task: str = typer.Option(DEFAULT_TASK, "--task", help=TASK_HELP + " The template backend writes finheadlines "
-                                                                      "only."),
-    backend: str = typer.Option(None, help="template (default) | hf | openai"),
-    size: int = typer.Option(None, help="Kept rows to reach before splitting (default 20000)."),
-    seed: int = typer.Option(None, help="Seed (default 0)."),
-    batch_size: int = typer.Option(None, help="Rows generated per iteration (default 2000)."),
-    threshold: float = typer.Option(None, help="Semantic dedup: drop when cosine >= threshold (default 0.9)."),
-    dedup_mode: str = typer.Option(None, help="exact (blocked, default) | clustered (k-means partitions)."),
-    config: Path | None = typer.Option(None, help="YAML with SynthConfig fields (flags given override it)."),
-    test_per_class: int = typer.Option(None, help="Fixed test rows per class (default 20)."),
-    val_per_class: int = typer.Option(None, help="Validation rows per class (default 10)."),
-    hf_model: str = typer.Option(None, help="hf backend: load_model spec (e.g. smollm2-135m-instruct, tiny:llama)."),
-    openai_base_url: str = typer.Option(None, help="openai backend: base URL (or TASKDISTILL_OPENAI_BASE_URL)."),
-    openai_model: str = typer.Option(None, help="openai backend: model name (key from TASKDISTILL_OPENAI_API_KEY)."),
-    multi_event: float = typer.Option(None, help="Difficulty: share of multi-event headlines."),
-    distractor: float = typer.Option(None, help="Difficulty: share of near-miss distractors."),
-    numeric: float = typer.Option(None, help="Difficulty: share of numbers-only forms."),
-    noisy: float = typer.Option(None, help="Difficulty: share of noisy (tags, casing, typos) headlines."),
+    out: O.OutRequired,
+    task: O.Task = None,
+    backend: Annotated[O.GenBackend | None, typer.Option(
+        "--backend", help="Who writes the rows: template (a grammar; finheadlines only), hf (a local model, "
+        "--model) or openai (a server, --openai-base-url). Default: the config's (template).")] = None,
+    size: Annotated[int | None, typer.Option(
+        "--size", help="Kept rows to reach before splitting (default: the config's, else 20000).")] = None,
+    seed: O.Seed = None,
+    iteration_size: Annotated[int | None, typer.Option(
+        "--iteration-size", help="Rows generated per iteration (default: the config's, else 2000).")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", help="Semantic dedup: drop a row when cosine >= threshold (default: the config's, else "
+        "0.9).")] = None,
+    dedup_mode: Annotated[O.DedupMode | None, typer.Option(
+        "--dedup-mode", help="exact (blocked) or clustered (k-means partitions) (default: the config's, else "
+        "exact).")] = None,
+    config: O.Config = None,
+    test_per_class: Annotated[int | None, typer.Option(
+        "--test-per-class", help="Fixed test rows per class (default: the config's, else 20).")] = None,
+    val_per_class: Annotated[int | None, typer.Option(
+        "--val-per-class", help="Validation rows per class (default: the config's, else 10).")] = None,
+    model: O.ModelOpt = None,
+    openai_base_url: O.OpenAIBaseURL = None,
+    openai_model: O.OpenAIModel = None,
+    multi_event: Annotated[float | None, typer.Option(
+        "--multi-event", help="Difficulty: share of multi-event headlines (default: the config's).")] = None,
+    distractor: Annotated[float | None, typer.Option(
+        "--distractor", help="Difficulty: share of near-miss distractors (default: the config's).")] = None,
+    numeric: Annotated[float | None, typer.Option(
+        "--numeric", help="Difficulty: share of numbers-only forms (default: the config's).")] = None,
+    noisy: Annotated[float | None, typer.Option(
+        "--noisy", help="Difficulty: share of noisy (tags, casing, typos) headlines (default: the config's).")
+    ] = None,
 ):
-    """Run (or resume) the iterative pipeline and write parquet splits + stats.json + stats.png + task.yaml."""
+    """Run (or resume) the iterative pipeline and write parquet splits + stats.json + stats.png + task.yaml
+    into the dataset folder OUT (rerunning over it resumes the run)."""
     from taskdistill.config import load_yaml, validate
     from taskdistill.data.stats import stats_table
     from taskdistill.data.synth.pipeline import SynthConfig, generate_dataset
 
     check_out_folder(out)
-    t = _load_task(task)
+    t = _load_task(task or DEFAULT_TASK)
     base = load_yaml(config, SynthConfig).model_dump() if config else {}
-    flags = dict(backend=backend, size=size, seed=seed, batch_size=batch_size, threshold=threshold,
-                 dedup_mode=dedup_mode, test_per_class=test_per_class, val_per_class=val_per_class, hf_model=hf_model,
+    flags = dict(backend=O.value(backend), size=size, seed=seed, batch_size=iteration_size, threshold=threshold,
+                 dedup_mode=O.value(dedup_mode), test_per_class=test_per_class, val_per_class=val_per_class,
+                 hf_model=model,
                  openai_base_url=openai_base_url, openai_model=openai_model)
     merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
     diff = dict(merged.get("difficulty") or {})
@@ -136,25 +152,26 @@ def generate(
 
 @data_app.command("validate")
 def validate(
-    file: Path = typer.Argument(..., help="A split file (.parquet, .jsonl, .csv)."),
-    task: str = typer.Option(DEFAULT_TASK, "--task", help=TASK_HELP),
-    on_bad: str = typer.Option("error", "--on-bad", help="error (stop at the first bad row) | skip (drop and count)."),
-    map_: list[str] = typer.Option(None, "--map", help="Column rename SRC=DEST (repeatable), e.g. body=text."),
-    out: Path | None = typer.Option(None, "--out", help="Write the validated rows (contract columns, renamed, bad "
-                                                        "rows dropped with --on-bad skip) to this .parquet file. "
-                                                        "Without it nothing is written."),
+    file: Annotated[Path, typer.Argument(help="A split file (.parquet, .jsonl, .csv).")],
+    task: O.Task = None,
+    on_bad: O.OnBadOpt = O.OnBad.error,
+    map_: O.Map = None,
+    out: O.Out = None,
 ):
-    """Check a split file against TASK's contract; exit code 2 on the first bad row (default)."""
+    """Check a split file against TASK's contract; exit code 2 on the first bad row (default).
+
+    OUT: write the validated rows (contract columns, renamed, bad rows dropped with --on-bad skip) to this
+    .parquet file. Without it nothing is written."""
     from taskdistill.data.loader import load_split
 
-    if on_bad not in ("error", "skip"):
-        raise InputError("--on-bad", f"must be error or skip, got {on_bad!r}")
     if out is not None and out.suffix.lower() != ".parquet":
         raise InputError(out, "--out must be a .parquet file")
     check_out_file(out)
-    t = _load_task(task)
+    t = _load_task(task or DEFAULT_TASK)
+    fields = _parse_map(map_) or {}
+    column_map = {col: (t.input_field if field == "text" else field) for field, col in fields.items()}
     report: dict = {}
-    df = load_split(file, t, column_map=_parse_map(map_), on_bad=on_bad, report=report)
+    df = load_split(file, t, column_map=column_map or None, on_bad=O.value(on_bad), report=report)
     typer.echo(f"{file}: {report['rows']} rows read, {len(df)} valid for task {t.name}")
     for reason, n in report.get("dropped", {}).items():
         typer.echo(f"  dropped {n} row(s): {reason}")
@@ -174,9 +191,10 @@ def validate(
 
 
 @data_app.command("stats")
-def stats(folder: Path = typer.Argument(..., help="Dataset folder with train/validation/test files."),
-          task: str = typer.Option(None, "--task", help=TASK_HELP + " Default: the folder's task.yaml."),
-          write: bool = typer.Option(False, help="(Re)write stats.json and stats.png into the folder.")):
+def stats(folder: Annotated[Path, typer.Argument(help="Dataset folder with train/validation/test files.")],
+          task: O.Task = None,
+          write: Annotated[bool, typer.Option("--write/--no-write", help="(Re)write stats.json and stats.png "
+                                              "into the folder.")] = False):
     """Sizes, label shares, distinct-n, BoW difficulty probe (and the pipeline table if present)."""
     import json
 
@@ -207,8 +225,9 @@ def stats(folder: Path = typer.Argument(..., help="Dataset folder with train/val
 
 
 @data_app.command("default")
-def default(name: str = typer.Argument(None, help="A generated preset (finheadlinemix-mini); default: the task's."),
-            task: str = typer.Option(DEFAULT_TASK, "--task", help=TASK_HELP)):
+def default(name: Annotated[str | None, typer.Argument(help="A generated preset (finheadlinemix-mini); default: "
+                                                        "the task's.")] = None,
+            task: O.Task = None):
     """Build (first call) or locate the default dataset of a task; prints its folder.
 
     finheadlines: finheadlinemix-mini; a derived task (finheadlines-coarse): its parent's dataset,
@@ -220,7 +239,7 @@ def default(name: str = typer.Argument(None, help="A generated preset (finheadli
             raise InputError("dataset", f"unknown dataset {name!r}; known: {', '.join(PRESETS)}")
         typer.echo(str(ensure_dataset(name, quiet=quiet())))
         return
-    t = _load_task(task)
+    t = _load_task(task or DEFAULT_TASK)
     typer.echo(str(default_dataset(t, quiet=quiet())))
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from taskdistill.cache import atomic_dir, content_hash, stage_dir
+from taskdistill.cache import atomic_dir, content_hash, stage_dir, work_dir
 from taskdistill.data.loader import SPLITS, data_hash
 from taskdistill.data.synth.pipeline import SynthConfig, generate_dataset
 from taskdistill.data.taskfile import TASK_FILE, folder_task, write_task_yaml
@@ -76,7 +76,7 @@ def ensure_dataset(name: str = "finheadlinemix-mini", quiet: bool = False) -> Pa
     if (final / "test.parquet").exists():
         return final
     task_name, cfg = PRESETS[name]
-    work = final.with_name(final.name + ".work")  # resumable pipeline state survives a kill
+    work = work_dir(final)  # resumable pipeline state survives a kill
     generate_dataset(work, cfg, load_task(task_name), quiet=quiet)
     with atomic_dir(final) as tmp:
         for f in _COPY:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from taskdistill.cache import content_hash, file_hash
-from taskdistill.errors import TaskdistillError
+from taskdistill.errors import InputError, TaskdistillError
 from taskdistill.task import Task
 
 SPLITS = ("train", "validation", "test")
@@ -97,8 +97,9 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, int]:
                                na_values=[]), 2
     except DataValidationError:
         raise
-    except Exception as exc:  # parser errors name the file
-        raise DataValidationError(f"{path}: cannot read as {suffix[1:]}: {exc}", path) from exc
+    except Exception as exc:  # parser errors (pyarrow raises several types for a truncated file) name the file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataValidationError(f"{path}: not a readable {suffix[1:]} file ({first})", path) from exc
     raise DataValidationError(f"{path}: unsupported file type {suffix!r}; use .parquet, .jsonl or .csv", path)
 
 
@@ -239,6 +240,32 @@ def load_split(path: str | Path, task: Task, column_map: dict | None = None, on_
                                       f"file has {list(df.columns)}", path)
         df = df.rename(columns=column_map)
     return validate_frame(df, task, path, offset, on_bad=on_bad, keep_extra=keep_extra, report=report)
+
+
+def split_file(path: str | Path, split: str = "train") -> Path:
+    """The file a split argument names: a dataset folder means its ``<split>.parquet``, a file is itself
+    (parquet, JSONL or CSV). Raises ``InputError`` naming what is missing (and, for a folder, what it holds)."""
+    from taskdistill.checks import check_name
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        check_name(split, "split")  # a split is a file name inside the folder: never '../x'
+        f = path / f"{split}.parquet"
+        if not f.is_file():
+            have = sorted(p.name for p in path.glob("*.parquet")) or ["no parquet files"]
+            raise InputError(path, f"missing {split}.parquet (found: {', '.join(have)}); a dataset folder holds "
+                                   "train/validation/test.parquet")
+        return f
+    if not path.is_file():
+        raise InputError(path, f"no such split file or dataset folder (pass a {split} split file or a "
+                               "dataset folder holding it)")
+    return path
+
+
+def read_split(path: str | Path, task: Task, split: str = "train", **kw) -> pd.DataFrame:
+    """Read and validate one split of ``task``: ``split_file(path, split)`` through ``load_split``
+    (keyword arguments as there). The one way every stage reads a split it is given."""
+    return load_split(split_file(path, split), task, **kw)
 
 
 def split_files(folder: str | Path) -> dict[str, Path]:

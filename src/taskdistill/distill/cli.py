@@ -8,21 +8,13 @@ task (``--task``; default: the task the annotations record, else finheadlines).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from taskdistill import options as O
 from taskdistill.checks import check_out_folder, check_threads
 from taskdistill.errors import InputError
-
-
-def _read_split(path: Path, task, split: str = "train"):
-    """A split file of ``task`` (a folder means its ``<split>.parquet``), through the data loader."""
-    from taskdistill.data.loader import load_split
-
-    f = path / f"{split}.parquet" if path.is_dir() else path
-    if not f.is_file():
-        raise InputError(f, "data file not found; pass a split file or a dataset folder holding it")
-    return load_split(f, task)
 
 
 def _expected_teacher(student: str, expect: str | None) -> str | None:
@@ -47,49 +39,64 @@ def register(app: typer.Typer) -> None:
 
     @app.command("distill")
     def distill_cmd(
-        student: str = typer.Option(..., "--student", help="Student: checkpoint folder, registry name or "
-                                    "tiny:<arch>."),
-        data: Path | None = typer.Option(None, "--data", help="Training rows: a split file (id, the task's "
-                                         "input field, label, rationale) or a dataset folder (its train.parquet). For "
-                                         "cot/blended pass the annotation frame (frame_cot.parquet) so the "
-                                         "traces are the teacher's. Not needed with --annotations."),
-        annotations: Path | None = typer.Option(None, "--annotations", help="A `teacher annotate` folder: "
-                                                "its frame (teacher traces) and top-k cache for --fmt are "
-                                                "used, checked against each other."),
-        out: Path = typer.Option(..., "--out", help="Run folder; the student is written to OUT/final."),
-        task_spec: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML "
-                                             "(default: the task the annotations record, else finheadlines)."),
-        cache: Path | None = typer.Option(None, "--cache", help="Teacher top-k cache folder (needed by "
-                                          "label/cot/blended supervision)."),
-        config: Path | None = typer.Option(None, "--config", help="YAML with DistillConfig fields."),
-        method: str | None = typer.Option(None, "--method", help="logit | lora"),
-        supervision: str | None = typer.Option(None, "--supervision", help="label | cot | blended | sft"),
-        steps: int | None = typer.Option(None, "--steps"),
-        batch_size: int | None = typer.Option(None, "--batch-size"),
-        grad_accum: int | None = typer.Option(None, "--grad-accum"),
-        lr: float | None = typer.Option(None, "--lr"),
-        warmup_steps: int | None = typer.Option(None, "--warmup-steps"),
-        temperature: float | None = typer.Option(None, "--temperature"),
-        blend_lambda: float | None = typer.Option(None, "--blend-lambda"),
-        blend_warmup: int | None = typer.Option(None, "--blend-warmup"),
-        kd: str | None = typer.Option(None, "--kd", help="forward | reverse | jsd"),
-        max_length: int | None = typer.Option(None, "--max-length"),
-        checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
-        seed: int | None = typer.Option(None, "--seed"),
-        label_mix: bool | None = typer.Option(None, "--label-mix/--no-label-mix", help="blended with "
-                                              "--annotations: also train on the answer-only rows "
-                                              "(default on; ignored when --fmt is given)."),
-        fmt: str | None = typer.Option(None, "--fmt", help="label | cot (default: the cache's format, else "
-                                       "cot for cot/blended supervision and label otherwise)"),
-        eval_data: Path | None = typer.Option(None, "--eval-data", help="Held-out rows for before/after CE "
-                                              "(and KL when they are in the cache)."),
-        eval_limit: int = typer.Option(64, "--eval-limit", help="Use at most N held-out rows."),
-        expect_teacher: str | None = typer.Option(None, "--expect-teacher", help="Refuse annotations or a cache "
-                                                  "from another teacher hash (default: the teacher recorded in "
-                                                  "the student's prune_report.json; 'any' accepts every teacher)."),
-        threads: int = typer.Option(2, "--threads", help="torch intra-op threads."),
+        student: Annotated[str, typer.Option(
+            "--student", help="Student model spec: a checkpoint folder (e.g. from `prune`), a registry name or "
+            "tiny:<arch>.")],
+        out: O.OutRequired,
+        data: O.Data = None,
+        annotations: Annotated[Path | None, typer.Option(
+            "--annotations", help="A `teacher annotate` folder: its frame (teacher traces) and top-k cache for "
+            "--fmt are used, checked against each other.")] = None,
+        task_spec: O.Task = None,
+        cache: Annotated[Path | None, typer.Option(
+            "--cache", help="Teacher top-k cache folder (needed by label/cot/blended supervision).")] = None,
+        config: O.Config = None,
+        method: O.Method = None,
+        supervision: Annotated[O.Supervision | None, typer.Option(
+            "--supervision", help="label (KD on the answer tokens), cot (KD on teacher trace + answer), blended "
+            "(the blended CoT loss) or sft (plain cross-entropy, no teacher cache). Default: the config's.")] = None,
+        steps: O.Steps = None,
+        batch_size: O.BatchSize = None,
+        grad_accum: Annotated[int | None, typer.Option(
+            "--grad-accum", help="Micro-batches per optimizer step (default: the config's).")] = None,
+        lr: O.LR = None,
+        warmup_steps: Annotated[int | None, typer.Option(
+            "--warmup-steps", help="Linear learning-rate warmup steps (default: the config's).")] = None,
+        temperature: Annotated[float | None, typer.Option(
+            "--temperature", help="Distillation temperature (default: the config's).")] = None,
+        blend_lambda: Annotated[float | None, typer.Option(
+            "--blend-lambda", help="blended: the loss weight lambda, in [0, 1] (default: the config's).")] = None,
+        blend_warmup: Annotated[int | None, typer.Option(
+            "--blend-warmup", help="blended: steps over which lambda ramps up from 0 (default: the config's).")] = None,
+        kd: Annotated[O.KD | None, typer.Option(
+            "--kd", help="Divergence to the teacher: forward (KL), reverse (KL) or jsd (default: the config's).")
+        ] = None,
+        max_length: O.MaxLength = None,
+        checkpoint_every: Annotated[int | None, typer.Option(
+            "--checkpoint-every", help="Save a checkpoint every N steps; 0: only the final one (default: the "
+            "config's).")
+        ] = None,
+        seed: O.Seed = None,
+        label_mix: Annotated[bool | None, typer.Option(
+            "--label-mix/--no-label-mix", help="blended with --annotations: also train on the answer-only rows "
+            "(default on; ignored when --fmt is given).")] = None,
+        fmt: O.FmtOpt = None,
+        eval_data: Annotated[Path | None, typer.Option(
+            "--eval-data", help="Held-out rows for before/after CE (and KL when they are in the cache): a split "
+            "file or a dataset folder (its validation.parquet).")] = None,
+        eval_limit: O.EvalLimit = None,
+        expect_teacher: Annotated[str | None, typer.Option(
+            "--expect-teacher", help="Refuse annotations or a cache from another teacher hash (default: the "
+            "teacher recorded in the student's prune_report.json; 'any' accepts every teacher).")] = None,
+        threads: O.Threads = O.THREADS,
     ):
-        """Distil (or fine-tune) a student; prints the final checkpoint and its held-out metrics."""
+        """Distil (or fine-tune) a student; prints the final checkpoint and its held-out metrics.
+
+        OUT is the run folder; the student is written to OUT/final. --data: training rows, a split file (id,
+        the task's input field, label, rationale) or a dataset folder (its train.parquet); for cot/blended
+        pass the annotation frame (frame_cot.parquet) so the traces are the teacher's. Not needed with
+        --annotations. --fmt default: the cache's format, else cot for cot/blended supervision and label
+        otherwise."""
         import json
 
         import torch
@@ -97,6 +104,7 @@ def register(app: typer.Typer) -> None:
         from taskdistill.cache import output_lock
         from taskdistill.config import load_yaml, validate
         from taskdistill.console import quiet
+        from taskdistill.data.loader import read_split
         from taskdistill.distill.config import DistillConfig
         from taskdistill.distill.trainer import load_log, train
         from taskdistill.models import load_model
@@ -109,6 +117,8 @@ def register(app: typer.Typer) -> None:
         check_out_folder(out, "--out")
         torch.set_num_threads(threads)
         cfg = load_yaml(config, DistillConfig) if config else DistillConfig()
+        method, supervision, kd, fmt = O.value(method), O.value(supervision), O.value(kd), O.value(fmt)
+        eval_limit = 64 if eval_limit is None else eval_limit
         overrides = dict(method=method, supervision=supervision, steps=steps, batch_size=batch_size,
                          grad_accum=grad_accum, lr=lr, warmup_steps=warmup_steps, temperature=temperature,
                          blend_lambda=blend_lambda, blend_warmup=blend_warmup, kd=kd, max_length=max_length,
@@ -130,11 +140,11 @@ def register(app: typer.Typer) -> None:
             if topk is None and cfg.needs_cache:
                 topk = ann_cache
         else:
-            examples = build_examples(tok, task, _read_split(data, task), fmt=use_fmt,
+            examples = build_examples(tok, task, read_split(data, task), fmt=use_fmt,
                                       max_length=cfg.max_length)
         held = None
         if eval_data is not None:
-            df = _read_split(eval_data, task, "validation").iloc[:eval_limit]
+            df = read_split(eval_data, task, "validation").iloc[:eval_limit]
             held = build_examples(tok, task, df, fmt=use_fmt, max_length=cfg.max_length)
         with output_lock(out):
             final = train(model, tok, examples, cfg, out, cache=topk, eval_examples=held, quiet=quiet(),

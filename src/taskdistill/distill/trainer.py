@@ -37,8 +37,9 @@ from taskdistill.cache import atomic_dir, atomic_write_json, atomic_write_text, 
 from taskdistill.distill.config import DistillConfig
 from taskdistill.distill.losses import TeacherTopK, blend_weight, blended_cot_loss, cross_entropy, kd_loss
 from taskdistill.errors import TaskdistillError
+from taskdistill.models.identity import model_hash
 from taskdistill.targets.batching import Batch, SupervisedLM, bucketed_batches, collate, core_model
-from taskdistill.targets.cache import CacheError, MixedCache, TopKCache, model_fingerprint
+from taskdistill.targets.cache import CacheError, MixedCache, TopKCache
 from taskdistill.targets.examples import Example, examples_hash
 from taskdistill.targets.record import task_ref, write_task
 from taskdistill.task import Task
@@ -221,6 +222,204 @@ def _validate(examples: Sequence[Example], cfg: DistillConfig, cache: TopKCache 
 
 # ------------------------------------------------------------------------------------------- train
 
+def _check_inputs(examples: Sequence[Example], cfg: DistillConfig, cache, eval_examples, eval_cache, task,
+                  vocab: int, quiet: bool):
+    """Pass 1: the examples, the teacher cache and the task fit together; returns (each example's index
+    in the cache, the held-out cache, or None when the eval examples are not in it)."""
+    _validate(examples, cfg, cache, vocab)
+    if task is not None and cache is not None:
+        for c in getattr(cache, "caches", [cache]):
+            if c.task_hash is not None and c.task_hash != task.hash:
+                raise CacheError(f"{c.path}: teacher cache was written for another task (hash {c.task_hash}) "
+                                 f"than {task.name!r} (hash {task.hash}); annotate for this task")
+    cache_idx = cache.check_examples(examples) if cache is not None else None
+    eval_cache = eval_cache if eval_cache is not None else (cache if cfg.needs_cache else None)
+    if eval_cache is not None and eval_examples:
+        try:
+            eval_cache.check_examples(eval_examples)
+        except CacheError:
+            if not quiet:
+                print("note: eval examples are not in the teacher cache; held-out KL is not reported")
+            eval_cache = None
+    return cache_idx, eval_cache
+
+
+def _claim_run(out_dir: Path, run_hash: str, accelerator, record: dict) -> bool:
+    """Pass 2: ``out_dir`` holds this run or none (another run's folder is an error); records the run in
+    ``run.json``. True when the run already finished (``final`` exists)."""
+    run_file = out_dir / "run.json"
+    if run_file.exists():
+        prev = json.loads(run_file.read_text())
+        if prev.get("run_hash") != run_hash:
+            raise TrainError(f"{out_dir} holds another run (run_hash {prev.get('run_hash')} != {run_hash}: "
+                             "other settings, data, teacher, student or process count); use another --out")
+        if (out_dir / "final").is_dir():
+            return True
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        atomic_write_json(run_file, {"run_hash": run_hash, **record})
+    return False
+
+
+def _trainable_model(model, cfg: DistillConfig):
+    """Pass 3: the model in the run's dtype, with LoRA adapters (``lora``) or every weight trainable."""
+    torch.manual_seed(cfg.seed)
+    model.to(DTYPES[cfg.dtype])
+    if cfg.method == "lora":
+        model = _apply_lora(model, cfg)
+    else:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    model.train()
+    return model
+
+
+def _resume(out_dir: Path, run_hash: str, model, optimizer, accelerator) -> int:
+    """Pass 4: load the newest checkpoint of this run (if any) and cut the log back to it; returns the
+    step to start from."""
+    start_step = 0
+    ckpts = _checkpoints(out_dir)
+    if ckpts:
+        state = json.loads((ckpts[-1] / "state.json").read_text())
+        if state.get("run_hash") == run_hash:
+            start_step = _load_checkpoint(ckpts[-1], model, optimizer)
+    log_file = out_dir / "train_log.jsonl"
+    if accelerator.is_main_process:
+        rows = []
+        if start_step and log_file.exists():
+            rows = [r for r in log_file.read_text().splitlines()
+                    if r.strip() and json.loads(r).get("step", 0) <= start_step]
+        atomic_write_text(log_file, "".join(r + "\n" for r in rows))
+    return start_step
+
+
+class _Loop:
+    """Pass 5: the optimisation loop's state and its two actions, one optimizer step and one held-out
+    evaluation, both appending to ``train_log.jsonl``."""
+
+    def __init__(self, model, wrapper, optimizer, params, accelerator, examples: Sequence[Example],
+                 cfg: DistillConfig, cache, cache_idx, eval_examples, eval_cache, pad_id: int, log_file: Path):
+        self.model, self.wrapper, self.optimizer, self.params = model, wrapper, optimizer, params
+        self.accelerator, self.examples, self.cfg = accelerator, examples, cfg
+        self.cache, self.cache_idx = cache, cache_idx
+        self.eval_examples, self.eval_cache = eval_examples, eval_cache
+        self.pad_id, self.log_file = pad_id, log_file
+        self.world, self.rank = accelerator.num_processes, accelerator.process_index
+        self.device = accelerator.device
+        self.lengths = [len(ex.input_ids) for ex in examples]
+        self.weights = [_position_weights(ex, cfg) for ex in examples]
+        self.weight_sums = [sum(w) for w in self.weights]
+        self.epoch_cache: dict[int, list[list[int]]] = {}
+        self.t0, self.tokens_seen = time.perf_counter(), 0
+
+    def micro_batch(self, g: int) -> list[int]:
+        """Global micro-batch ``g`` of the seeded, length-bucketed plan (a pure function of seed and epoch)."""
+        cfg = self.cfg
+        n_batches = math.ceil(len(self.examples) / cfg.batch_size)
+        epoch, j = divmod(g, n_batches)
+        if epoch not in self.epoch_cache:
+            self.epoch_cache.clear()
+            self.epoch_cache[epoch] = bucketed_batches(self.lengths, cfg.batch_size, seed=cfg.seed, epoch=epoch,
+                                                       bucket_size=cfg.bucket_size)
+        return self.epoch_cache[epoch][j]
+
+    def log(self, row: dict) -> None:
+        if self.accelerator.is_main_process:
+            with open(self.log_file, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+    def evaluate(self, step: int) -> dict:
+        """Held-out metrics (main process), logged as an ``eval`` row."""
+        out = {}
+        if self.eval_examples and self.accelerator.is_main_process:
+            out = heldout_metrics(self.model, self.eval_examples, cache=self.eval_cache, temperature=1.0,
+                                  pad_id=self.pad_id)
+            self.log({"step": step, "eval": out})
+        self.accelerator.wait_for_everyone()
+        return out
+
+    def step(self, step: int) -> dict:
+        """One optimizer step over the global batch (this process's share of its micro-batches), with the
+        loss normalised by the global batch's supervised weight; returns the logged row."""
+        cfg, accelerator, device, examples = self.cfg, self.accelerator, self.device, self.examples
+        G = cfg.grad_accum * self.world
+        lam = blend_weight(step, cfg.blend_lambda, cfg.blend_warmup) if cfg.supervision == "blended" else 1.0
+        global_batches = [self.micro_batch(step * G + j) for j in range(G)]
+        total_w = sum(self.weight_sums[i] for b in global_batches for i in b)
+        if total_w <= 0:
+            raise TrainError(f"step {step}: no supervised tokens with non-zero weight in the batch")
+        lr = lr_at(step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        mine = global_batches[self.rank::self.world]
+        sums = {"loss": torch.zeros((), device=device), "kl": torch.zeros((), device=device),
+                "ce": torch.zeros((), device=device), "tokens": torch.zeros((), device=device)}
+        parts: dict = {}
+        for m, idx in enumerate(mine):
+            batch = collate([examples[i] for i in idx], idx, self.pad_id).to(device)
+            w = torch.tensor([x for i in idx for x in self.weights[i]], device=device)
+            teacher = None
+            if self.cache is not None and cfg.needs_cache:
+                teacher = TeacherTopK(*(t.to(device) for t in _teacher_for(batch, self.cache, self.cache_idx)))
+            sync = m == len(mine) - 1
+            ctx = accelerator.no_sync(self.wrapper) if not sync else contextlib.nullcontext()
+            with ctx:
+                logits = self.wrapper(batch.input_ids, batch.attention_mask, batch.pos_b, batch.pos_t)
+                per, parts = _position_losses(logits, batch, teacher, cfg, lam)
+                loss_sum = (per * w).sum()
+                if not torch.isfinite(loss_sum):
+                    raise TrainError(f"step {step}: non-finite loss {float(loss_sum)} "
+                                     f"(examples {[examples[i].id for i in idx[:3]]}...); lower lr")
+                accelerator.backward(loss_sum * self.world / total_w)
+            sums["loss"] += loss_sum.detach()
+            for key, v in parts.items():
+                sums[key] += (v.detach() * w).sum()
+            sums["tokens"] += batch.n_tokens
+        grad_norm = None
+        if cfg.max_grad_norm:
+            grad_norm = float(accelerator.clip_grad_norm_(self.params, cfg.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        reduced = accelerator.reduce(torch.stack(list(sums.values())), reduction="sum").cpu().tolist()
+        red = dict(zip(sums, reduced, strict=True))
+        self.tokens_seen += int(red["tokens"])
+        elapsed = time.perf_counter() - self.t0
+        row = {"step": step + 1, "loss": red["loss"] / total_w, "lr": lr, "lambda": lam,
+               "tokens": int(red["tokens"]), "tok_s": self.tokens_seen / max(elapsed, 1e-9),
+               "grad_norm": grad_norm}
+        for key in ("kl", "ce"):
+            if key in parts:
+                row[key] = red[key] / total_w
+        self.log(row)
+        return row
+
+
+def _export(accelerator, wrapper, cfg: DistillConfig, tokenizer, out_dir: Path, run_hash: str,
+            task: Task | None) -> Path:
+    """Pass 6: a plain Hugging Face checkpoint in ``out_dir/final`` (LoRA merged), with
+    ``distill_config.json`` and the task; the training checkpoints are removed."""
+    final = out_dir / "final"
+    accelerator.wait_for_everyone()
+    lm = accelerator.unwrap_model(wrapper).model
+    if cfg.method == "lora":
+        lm = lm.merge_and_unload()
+    lm.eval()
+    if accelerator.is_main_process:
+        with atomic_dir(final) as tmp:
+            lm.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            from taskdistill.info import runtime
+
+            atomic_write_json(tmp / "distill_config.json", {
+                "run_hash": run_hash, "config": cfg, "task": task_ref(task) if task is not None else None,
+                "runtime": runtime()})  # threads, CPU kernels, BLAS: docs/reproducibility.md
+            if task is not None:
+                write_task(tmp, task)
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
 def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out_dir: str | Path, *,
           cache: TopKCache | MixedCache | None = None, eval_examples: Sequence[Example] | None = None,
           eval_cache: TopKCache | None = None, quiet: bool = False,
@@ -240,158 +439,38 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
 
     out_dir = Path(out_dir)
     vocab = core_model(model).get_output_embeddings().weight.shape[0]
-    _validate(examples, cfg, cache, vocab)
-    if task is not None and cache is not None:
-        for c in getattr(cache, "caches", [cache]):
-            if c.task_hash is not None and c.task_hash != task.hash:
-                raise CacheError(f"{c.path}: teacher cache was written for another task (hash {c.task_hash}) "
-                                 f"than {task.name!r} (hash {task.hash}); annotate for this task")
-    cache_idx = cache.check_examples(examples) if cache is not None else None
-    eval_cache = eval_cache if eval_cache is not None else (cache if cfg.needs_cache else None)
-    if eval_cache is not None and eval_examples:
-        try:
-            eval_cache.check_examples(eval_examples)
-        except CacheError:
-            if not quiet:
-                print("note: eval examples are not in the teacher cache; held-out KL is not reported")
-            eval_cache = None
+    cache_idx, eval_cache = _check_inputs(examples, cfg, cache, eval_examples, eval_cache, task, vocab, quiet)
 
     # cpu=True when there is no GPU: under torchrun / `accelerate launch --multi_gpu` on a CPU-only
     # machine this selects gloo DDP (MULTI_CPU) instead of silently running N independent copies.
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    world, rank = accelerator.num_processes, accelerator.process_index
-    ident = [cfg, examples_hash(examples), cache.teacher_hash if cache else None, model_fingerprint(model), world]
+    world = accelerator.num_processes
+    ident = [cfg, examples_hash(examples), cache.teacher_hash if cache else None, model_hash(model), world]
     if task is not None:  # runs without a task keep their earlier hash (and resume)
         ident.append(task.hash)
     run_hash = content_hash(*ident)
-    final = out_dir / "final"
-    run_file = out_dir / "run.json"
-    if run_file.exists():
-        prev = json.loads(run_file.read_text())
-        if prev.get("run_hash") != run_hash:
-            raise TrainError(f"{out_dir} holds another run (run_hash {prev.get('run_hash')} != {run_hash}: "
-                             "other settings, data, teacher, student or process count); use another --out")
-        if final.is_dir():
-            return final
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        atomic_write_json(run_file, {"run_hash": run_hash, "config": cfg, "n_examples": len(examples),
-                                     "data_hash": examples_hash(examples), "num_processes": world,
-                                     "teacher_hash": cache.teacher_hash if cache else None,
-                                     "cache": str(cache.path) if cache else None,
-                                     "task": task_ref(task) if task is not None else None})
+    record = {"config": cfg, "n_examples": len(examples), "data_hash": examples_hash(examples),
+              "num_processes": world, "teacher_hash": cache.teacher_hash if cache else None,
+              "cache": str(cache.path) if cache else None, "task": task_ref(task) if task is not None else None}
+    if _claim_run(out_dir, run_hash, accelerator, record):
+        return out_dir / "final"
 
-    torch.manual_seed(cfg.seed)
-    model.to(DTYPES[cfg.dtype])
-    if cfg.method == "lora":
-        model = _apply_lora(model, cfg)
-    else:
-        for p in model.parameters():
-            p.requires_grad_(True)
-    model.train()
+    model = _trainable_model(model, cfg)
     params = list(_trainable(model).values())
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     wrapper, optimizer = accelerator.prepare(SupervisedLM(model), optimizer)
-    device = accelerator.device
-
-    # resume
-    start_step = 0
-    ckpts = _checkpoints(out_dir)
-    if ckpts:
-        state = json.loads((ckpts[-1] / "state.json").read_text())
-        if state.get("run_hash") == run_hash:
-            start_step = _load_checkpoint(ckpts[-1], model, optimizer)
-    log_file = out_dir / "train_log.jsonl"
-    if accelerator.is_main_process:
-        rows = []
-        if start_step and log_file.exists():
-            rows = [r for r in log_file.read_text().splitlines()
-                    if r.strip() and json.loads(r).get("step", 0) <= start_step]
-        atomic_write_text(log_file, "".join(r + "\n" for r in rows))
-
-    lengths = [len(ex.input_ids) for ex in examples]
-    weights = [_position_weights(ex, cfg) for ex in examples]
-    weight_sums = [sum(w) for w in weights]
+    start_step = _resume(out_dir, run_hash, model, optimizer, accelerator)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    epoch_cache: dict[int, list[list[int]]] = {}
-
-    def micro_batch(g: int) -> list[int]:
-        n_batches = math.ceil(len(examples) / cfg.batch_size)
-        epoch, j = divmod(g, n_batches)
-        if epoch not in epoch_cache:
-            epoch_cache.clear()
-            epoch_cache[epoch] = bucketed_batches(lengths, cfg.batch_size, seed=cfg.seed, epoch=epoch,
-                                                  bucket_size=cfg.bucket_size)
-        return epoch_cache[epoch][j]
-
-    def log(row: dict) -> None:
-        if accelerator.is_main_process:
-            with open(log_file, "a") as fh:
-                fh.write(json.dumps(row) + "\n")
-
-    def evaluate(step: int) -> dict:
-        out = {}
-        if eval_examples and accelerator.is_main_process:
-            out = heldout_metrics(model, eval_examples, cache=eval_cache, temperature=1.0, pad_id=pad_id)
-            log({"step": step, "eval": out})
-        accelerator.wait_for_everyone()
-        return out
-
-    G = cfg.grad_accum * world
+    loop = _Loop(model, wrapper, optimizer, params, accelerator, examples, cfg, cache, cache_idx, eval_examples,
+                 eval_cache, pad_id, out_dir / "train_log.jsonl")
     if start_step == 0:
-        evaluate(0)
-    t0, tokens_seen = time.perf_counter(), 0
+        loop.evaluate(0)
+    loop.t0 = time.perf_counter()  # throughput counts training time only
     with make_progress(quiet or not accelerator.is_main_process) as progress:
         bar = progress.add_task(f"{cfg.method}/{cfg.supervision}", total=cfg.steps, completed=start_step,
-                                 info="")
+                                info="")
         for step in range(start_step, cfg.steps):
-            lam = blend_weight(step, cfg.blend_lambda, cfg.blend_warmup) if cfg.supervision == "blended" else 1.0
-            global_batches = [micro_batch(step * G + j) for j in range(G)]
-            total_w = sum(weight_sums[i] for b in global_batches for i in b)
-            if total_w <= 0:
-                raise TrainError(f"step {step}: no supervised tokens with non-zero weight in the batch")
-            lr = lr_at(step, cfg)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            mine = global_batches[rank::world]
-            sums = {"loss": torch.zeros((), device=device), "kl": torch.zeros((), device=device),
-                    "ce": torch.zeros((), device=device), "tokens": torch.zeros((), device=device)}
-            for m, idx in enumerate(mine):
-                batch = collate([examples[i] for i in idx], idx, pad_id).to(device)
-                w = torch.tensor([x for i in idx for x in weights[i]], device=device)
-                teacher = None
-                if cache is not None and cfg.needs_cache:
-                    teacher = TeacherTopK(*(t.to(device) for t in _teacher_for(batch, cache, cache_idx)))
-                sync = m == len(mine) - 1
-                ctx = accelerator.no_sync(wrapper) if not sync else contextlib.nullcontext()
-                with ctx:
-                    logits = wrapper(batch.input_ids, batch.attention_mask, batch.pos_b, batch.pos_t)
-                    per, parts = _position_losses(logits, batch, teacher, cfg, lam)
-                    loss_sum = (per * w).sum()
-                    if not torch.isfinite(loss_sum):
-                        raise TrainError(f"step {step}: non-finite loss {float(loss_sum)} "
-                                         f"(examples {[examples[i].id for i in idx[:3]]}...); lower lr")
-                    accelerator.backward(loss_sum * world / total_w)
-                sums["loss"] += loss_sum.detach()
-                for key, v in parts.items():
-                    sums[key] += (v.detach() * w).sum()
-                sums["tokens"] += batch.n_tokens
-            grad_norm = None
-            if cfg.max_grad_norm:
-                grad_norm = float(accelerator.clip_grad_norm_(params, cfg.max_grad_norm))
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            reduced = accelerator.reduce(torch.stack(list(sums.values())), reduction="sum").cpu().tolist()
-            red = dict(zip(sums, reduced, strict=True))
-            tokens_seen += int(red["tokens"])
-            elapsed = time.perf_counter() - t0
-            row = {"step": step + 1, "loss": red["loss"] / total_w, "lr": lr, "lambda": lam,
-                   "tokens": int(red["tokens"]), "tok_s": tokens_seen / max(elapsed, 1e-9),
-                   "grad_norm": grad_norm}
-            for key in ("kl", "ce"):
-                if key in parts:
-                    row[key] = red[key] / total_w
-            log(row)
+            row = loop.step(step)
             info = " ".join(f"{k} {row[k]:.3f}" for k in ("loss", "kl", "ce") if k in row)
             progress.update(bar, advance=1, info=f"{info} | {row['tok_s']:.0f} tok/s")
             done = step + 1
@@ -400,28 +479,11 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
                     _save_checkpoint(out_dir, done, model, optimizer, run_hash)
                 accelerator.wait_for_everyone()
             if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
-                evaluate(done)
+                loop.evaluate(done)
             if on_step is not None:
                 on_step(done, row)
-    evaluate(cfg.steps)
-
-    # export
-    accelerator.wait_for_everyone()
-    lm = accelerator.unwrap_model(wrapper).model
-    if cfg.method == "lora":
-        lm = lm.merge_and_unload()
-    lm.eval()
-    if accelerator.is_main_process:
-        with atomic_dir(final) as tmp:
-            lm.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            atomic_write_json(tmp / "distill_config.json", {
-                "run_hash": run_hash, "config": cfg, "task": task_ref(task) if task is not None else None})
-            if task is not None:
-                write_task(tmp, task)
-        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
-    accelerator.wait_for_everyone()
-    return final
+    loop.evaluate(cfg.steps)
+    return _export(accelerator, wrapper, cfg, tokenizer, out_dir, run_hash, task)
 
 
 def load_log(out_dir: str | Path) -> list[dict]:

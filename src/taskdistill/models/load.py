@@ -44,11 +44,12 @@ class CheckpointError(ModelLoadError):
     a tensor of the wrong shape, missing tokenizer files, or a tokenizer that does not fit the model."""
 
 
-REGISTRY = {"smollm2-135m-instruct": "smollm2-135m-instruct"}  # registry name -> asset name
+REGISTRY = {"smollm2-135m-instruct": "smollm2-135m-instruct",  # registry name -> asset name
+            "qwen2.5-coder-0.5b-instruct": "qwen2.5-coder-0.5b-instruct"}  # a split asset (assets.SPLIT_ASSETS)
 
 
 def _converted_dir(name: str) -> Path:
-    asset = assets.ASSETS[REGISTRY[name]]
+    asset = assets.ASSETS.get(REGISTRY[name]) or assets.SPLIT_ASSETS[REGISTRY[name]]
     return stage_dir("models") / f"{name}@{asset.version}"
 
 
@@ -57,7 +58,17 @@ def convert_gguf(name: str, quiet: bool = False) -> Path:
     dest = _converted_dir(name)
     if (dest / "config.json").exists():
         return dest
-    gguf = assets.asset_path(REGISTRY[name])
+    if REGISTRY[name] in assets.SPLIT_ASSETS:  # concatenate the parts into one GGUF next to the cache folder
+        import shutil
+
+        parts = assets.split_asset_parts(REGISTRY[name])
+        gguf = dest.parent / f".{dest.name}.gguf"
+        with open(gguf, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out)
+    else:
+        gguf = assets.asset_path(REGISTRY[name])
     from rich.console import Console
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -73,6 +84,8 @@ def convert_gguf(name: str, quiet: bool = False) -> Path:
         with atomic_dir(dest) as tmp:
             model.save_pretrained(tmp)
             tok.save_pretrained(tmp)
+    if REGISTRY[name] in assets.SPLIT_ASSETS:
+        gguf.unlink()
     console.print(f"converted {name} -> {dest}")
     return dest
 

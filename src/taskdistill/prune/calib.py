@@ -19,18 +19,12 @@ from taskdistill.task.prompts import render_prompt, target_text
 
 
 def _read_rows(parquet: str | Path, task: Task, n: int | None, seed: int) -> list[dict]:
-    import pandas as pd
+    """The rows of a calibration file (a dataset folder: its train split). Only the input text is needed,
+    so the file is read as is (``label`` optional) and checked for what calibration uses."""
+    from taskdistill.data.loader import read_table, split_file
 
-    path = Path(parquet)
-    if path.is_dir():
-        path = path / "train.parquet"
-    if not path.is_file():
-        raise InputError(path, "calibration file does not exist (pass a split parquet or a dataset folder)")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a truncated or non-parquet file
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(path, f"not a readable parquet file ({first}); pass a split parquet") from None
+    path = split_file(parquet, "train")
+    df, _ = read_table(path)
     col = task.input_field
     if col not in df.columns:
         raise InputError(path, f"calibration parquet needs a {col!r} column, the input field of task "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from taskdistill import options as O
 
 
 def register(app: typer.Typer) -> None:
@@ -12,31 +15,37 @@ def register(app: typer.Typer) -> None:
 
     @app.command("prune")
     def prune_cmd(
-        model: str = typer.Option(..., "--model", "-m", help="Model spec: registry name, tiny:<arch>, folder."),
-        target: float = typer.Option(..., "--target", "-t", help="Fraction of the TEACHER's parameters, in (0, 1]."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output checkpoint folder."),
-        calib: Path | None = typer.Option(None, "--calib", help="Parquet (or dataset folder) with the task's "
-                                          "input column (+ 'label'); default: the task's dataset's train split."),
-        task_spec: str = typer.Option("finheadlines", "--task", help="Task the calibration prompts are "
-                                      "rendered for: a built-in name or a task YAML."),
-        strategy: str = typer.Option("combined", "--strategy", "-s", help="combined | width | depth"),
-        axes: str | None = typer.Option(None, "--axes", help="Restrict to axes, e.g. 'heads,mlp' "
-                                        "(of mlp, heads, hidden, layers)."),
-        method: str = typer.Option("activation", "--method", help="activation | magnitude"),
-        layer_score: str = typer.Option(
-            "block_influence", "--layer-score", help="How the activation method ranks layers: block_influence "
-            "(1 - cos, free) | skip_loss (loss increase when a layer is bypassed; n_layers extra passes, "
-            "for depth pruning)."),
-        reference_params: int | None = typer.Option(
-            None, "--reference-params", help="Teacher parameter count; default: read from the input's "
-            "prune_report.json when it is a pruned student, else the input's own count."),
-        non_embedding: bool = typer.Option(False, "--non-embedding", help="Target non-embedding parameters."),
-        n_calib: int = typer.Option(256, "--n-calib", help="Calibration texts."),
-        general_fraction: float = typer.Option(0.0, "--general-fraction", help="Share of MMLU text in calibration."),
-        max_length: int = typer.Option(64, "--max-length"),
-        batch_size: int = typer.Option(8, "--batch-size"),
-        seed: int = typer.Option(0, "--seed"),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
+        model: O.Model,
+        target: Annotated[float, typer.Option("--target", "-t", help="Fraction of the TEACHER's parameters to "
+                                              "keep, in (0, 1].")],
+        out: O.OutRequired,
+        calib: Annotated[Path | None, typer.Option(
+            "--calib", help="Calibration rows: a parquet file (or dataset folder) with the task's input column "
+            "(+ 'label'); default: the task's dataset's train split.")] = None,
+        task_spec: O.Task = None,
+        strategy: Annotated[O.Strategy, typer.Option(
+            "--strategy", "-s", help="What to remove: combined (width and depth), width or depth.")] = O.Strategy.combined,
+        axes: Annotated[str | None, typer.Option(
+            "--axes", help="Restrict to axes, e.g. 'heads,mlp' (of mlp, heads, hidden, layers).")] = None,
+        importance: Annotated[O.Importance, typer.Option(
+            "--importance", help="How units are scored: activation (calibration forward passes) or magnitude "
+            "(weights only).")] = O.Importance.activation,
+        layer_score: Annotated[O.LayerScore, typer.Option(
+            "--layer-score", help="How --importance activation ranks layers: block_influence (1 - cos, free) | "
+            "skip_loss (loss increase when a layer is bypassed; n_layers extra passes, for depth pruning).")
+        ] = O.LayerScore.block_influence,
+        reference_params: Annotated[int | None, typer.Option(
+            "--reference-params", help="Teacher parameter count; default: read from the input's "
+            "prune_report.json when it is a pruned student, else the input's own count.")] = None,
+        non_embedding: Annotated[bool, typer.Option(
+            "--non-embedding", help="Target non-embedding parameters.")] = False,
+        n_calib: Annotated[int, typer.Option("--n-calib", help="Calibration texts.")] = 256,
+        general_fraction: Annotated[float, typer.Option(
+            "--general-fraction", help="Share of MMLU text in calibration.")] = 0.0,
+        max_length: O.MaxLength = None,
+        batch_size: O.BatchSize = None,
+        seed: O.Seed = None,
+        overwrite: O.Overwrite = False,
     ):
         """Prune a model to a fraction of the teacher's parameters and save a standard HF checkpoint."""
         import time
@@ -47,14 +56,20 @@ def register(app: typer.Typer) -> None:
         from taskdistill.console import quiet
         from taskdistill.errors import InputError
         from taskdistill.prune.importance import LAYER_SCORES, METHODS
+        from taskdistill.task import DEFAULT_TASK
 
         console = Console(quiet=quiet())
         t0 = time.perf_counter()
+        method, layer_score, strategy = O.value(importance), O.value(layer_score), O.value(strategy)
+        max_length = 64 if max_length is None else max_length
+        batch_size = 8 if batch_size is None else batch_size
+        seed = 0 if seed is None else seed
+        task_spec = task_spec or DEFAULT_TASK
         if method not in METHODS or layer_score not in LAYER_SCORES or (
                 method == "magnitude" and layer_score != "block_influence"):
-            raise InputError("--method/--layer-score", f"{method}/{layer_score} is not a valid choice: methods "
-                             f"{', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} (skip_loss needs "
-                             "--method activation)")
+            raise InputError("--importance/--layer-score", f"{method}/{layer_score} is not a valid choice: "
+                             f"importance {', '.join(METHODS)}; layer scores {', '.join(LAYER_SCORES)} (skip_loss "
+                             "needs --importance activation)")
         check_range("--target", target, min=0, max=1, min_open=True)
         check_range("--n-calib", n_calib, min=1)
         check_range("--general-fraction", general_fraction, min=0, max=1)
@@ -69,7 +84,7 @@ def register(app: typer.Typer) -> None:
 def _teacher_hash(src: Path) -> str | None:
     """The teacher a pruned student descends from: the hash its input recorded, else the input's own
     checkpoint hash (the same hash `teacher annotate` records), so `distill` can check annotations."""
-    from taskdistill.teacher.identity import TeacherInputError, model_hash
+    from taskdistill.models import CheckpointError, model_hash
 
     rep = src / "prune_report.json"
     if rep.is_file():
@@ -81,7 +96,7 @@ def _teacher_hash(src: Path) -> str | None:
             return None
     try:
         return model_hash(src)
-    except TeacherInputError:
+    except CheckpointError:
         return None
 
 

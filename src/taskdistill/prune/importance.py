@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from taskdistill.cache import atomic_write_bytes, content_hash, stage_dir
+from taskdistill.models.identity import model_hash
 from taskdistill.prune.adapters import adapter_for, shape_of
 
 METHODS = ("activation", "magnitude")
@@ -85,22 +86,6 @@ class Importance:
             meta = f.metadata() or {}
             t = {k: f.get_tensor(k) for k in ("heads", "neurons", "channels", "layers")}
         return cls(method=meta.get("method", "?"), meta=json.loads(meta.get("meta", "{}")), **t)
-
-
-def model_hash(model) -> str:
-    """sha256 over the config and every stored tensor (tied weights once): names the model *state*."""
-    h = hashlib.sha256()
-    h.update(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
-    seen: set[int] = set()
-    for name, p in model.named_parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        h.update(name.encode())
-        t = p.detach().to("cpu").contiguous()
-        h.update(str(t.dtype).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
 
 
 def texts_hash(texts: list[str]) -> str:
@@ -291,7 +276,7 @@ def activation_importance(model, tokenizer, calib_texts: list[str], *, batch_siz
         raise ValueError(f"unknown layer_score {layer_score!r}; choose one of {LAYER_SCORES}")
     if not calib_texts:
         raise ValueError("activation importance needs at least one calibration text (calib_texts is empty)")
-    from rich.progress import Progress
+    from taskdistill.progress import make_progress
 
     skip = layer_score == "skip_loss"
     n_layers = len(_layers(model))
@@ -304,7 +289,7 @@ def activation_importance(model, tokenizer, calib_texts: list[str], *, batch_siz
     base_sum, n_targets = 0.0, 0
     skip_sums = torch.zeros(n_layers, dtype=torch.float64)
     try:
-        with Progress(transient=True, disable=not progress) as bar:
+        with make_progress(quiet=not progress, info=False, transient=True) as bar:
             label = "importance (activation" + (", skip-loss per layer)" if skip else ")")
             task = bar.add_task(label, total=len(calib_texts) * (1 + n_layers if skip else 1))
             for start in range(0, len(calib_texts), batch_size):

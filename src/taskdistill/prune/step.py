@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from taskdistill.info import runtime
 from taskdistill.prune.adapters import adapter_for, shape_of
 from taskdistill.prune.apply import apply_plan
 from taskdistill.prune.importance import compute_importance, model_hash
@@ -56,6 +57,7 @@ def prune_model(model, tokenizer, target: float, *, calib_texts: list[str] | Non
                        "calib_texts": len(calib_texts or []), "max_length": max_length},
         "seconds": {"plan": t1 - t0, "importance": t2 - t1, "apply": t3 - t2, "total": t3 - t0},
         "source": getattr(model, "taskdistill_source", None),
+        "runtime": runtime(),  # threads, CPU kernels, BLAS: docs/reproducibility.md
     }
     if task is not None:
         report["task"] = {"name": task.name, "hash": task.hash}

@@ -3,6 +3,10 @@ file and a Markdown twin. Entry point: :func:`build_report`."""
 
 from __future__ import annotations
 
+# Bump when the report's layout or content changes, so a rerun of a finished sweep rewrites its report.
+# 2: summary first (teacher, best student per ratio, transfer sets, trade-off), fit diagnostics as one table.
+REPORT_FORMAT = 2
+
 
 def build_report(results_df, fits, out_dir, **kw):
     """See :func:`taskdistill.report.build.build_report` (imported lazily: matplotlib is slow to import)."""
@@ -11,4 +15,4 @@ def build_report(results_df, fits, out_dir, **kw):
     return _build(results_df, fits, out_dir, **kw)
 
 
-__all__ = ["build_report"]
+__all__ = ["REPORT_FORMAT", "build_report"]

@@ -1,10 +1,17 @@
 """``build_report``: one self-contained HTML file (figures base64-embedded, no external requests) and its
 Markdown twin (PNG files beside it), both rendered from the same list of blocks so they never disagree.
 
+Layout (``SECTIONS``, one function each): a summary a practitioner can act on (the teacher's scores, the
+best student per measured ratio and the share of the teacher it keeps, each transfer set's score beside
+the synthetic one, the in-domain vs general-knowledge trade-off, the findings), then the figures, the
+recommendations, the fit diagnostics as one compact table, the fitted laws in detail, the data and the
+settings.
+
 Every number in the report is computed here from the results table and the fits: findings and
 recommendations are generated, not written by hand. A grid too small for a law (the quickstart: one data
-size, two ratios) still gets its figures and tables, and the report names each fit that is
-under-determined and why.
+size, two ratios) still gets its figures and tables; the diagnostics table says for each fit why it
+states no finding (exactly determined, no interval). A difference whose interval includes 0 is
+"not resolved"; a fit without an interval gives no finding sentence.
 """
 
 from __future__ import annotations
@@ -265,21 +272,6 @@ def findings(fits) -> list[str]:
     return out
 
 
-def withheld(fits) -> list[str]:
-    """Fits and comparisons the grid cannot identify: said in words instead of a finding."""
-    out = []
-    for g in fits.groups:
-        for m, mf in g.metrics.items():
-            ff = mf.best()
-            if mf.status == "ok" and ff is not None and not mf.identified:
-                why = "exactly determined (passes through the cell means)" if ff.exact else "no bootstrap interval"
-                out.append(f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {why}: no interval, no finding.")
-            if mf.tied:
-                out.append(f"{g.name} / {metric_spec(m).label}: forms {', '.join(mf.tied)} fit equally well (a tie: "
-                           f"{mf.chosen} is shown; collapse intervals mix the draws of every form).")
-    return out
-
-
 def recommendation_scenarios(df: pd.DataFrame, fits) -> list[tuple[str, Any]]:
     """Questions a user would ask, answered by :func:`taskdistill.scaling.recommend` from the fits."""
     from taskdistill.scaling.recommend import recommend
@@ -320,112 +312,330 @@ def _rec_table(scen) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
-            task=None) -> list[Block]:
-    from taskdistill.info import versions
-    from taskdistill.report import figures as F
+# ------------------------------------------------------------------------------------------------ summary
+
+
+def _model_label(row) -> str:
+    if row["method"] == "teacher":
+        return "teacher"
+    return (f"r={row['params_ratio']:.3f} {row['supervision']}/{row['method']}/{row['schedule']} "
+            f"D={int(row['dataset_size'])} seed {int(row['seed'])}")
+
+
+def _mean_ci(vals: np.ndarray) -> tuple[float, float | None, float | None]:
+    """Mean and its 95% t-interval over seeds (no interval from one value)."""
+    vals = np.asarray(vals, dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if len(vals) == 0:
+        return float("nan"), None, None
+    m = float(vals.mean())
+    if len(vals) < 2:
+        return m, None, None
+    from scipy import stats
+
+    h = float(stats.t.ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / np.sqrt(len(vals)))
+    return m, m - h, m + h
+
+
+def best_students(df: pd.DataFrame, metric: str = "indomain.macro_f1") -> pd.DataFrame:
+    """For each measured ratio (target), the student setting with the best mean ``metric`` over seeds
+    and the share of the teacher's ``metric`` it keeps; 95% t-intervals over seeds where there are >= 2."""
+    rows = fit_rows(df)
+    t = teacher_levels(df).get(metric)
+    if metric not in rows or rows[metric].isna().all():
+        return pd.DataFrame()
+    recs = []
+    for target, g in sorted(rows.groupby("target"), key=lambda tg: -tg[0]):  # mildest compression first
+        cells = g.groupby([*GROUP_BY, "dataset_size"], dropna=False)
+        best_key, best = max(((k, c) for k, c in cells), key=lambda kc: np.nanmean(kc[1][metric].to_numpy(float)))
+        sup, method, sched, d = best_key
+        m, lo, hi = _mean_ci(best[metric].to_numpy(float))
+        rec = {"target": f"{target:.2f}", "params r": _f(float(best["params_ratio"].mean())),
+               "best student": f"{sup}/{method}/{sched}, D={int(d)}", "seeds": int(best["seed"].nunique()),
+               "macro-F1": _ci(m, lo, hi)}
+        if t:
+            rec["share of teacher"] = (_ci(m / t, lo / t, hi / t) if lo is not None else _f(m / t))
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def _teacher_sentence(df: pd.DataFrame, task) -> str:
+    t = teacher_levels(df)
+    if not t:
+        return "No teacher row: shares of the teacher cannot be computed."
+    parts = []
+    for col, name in (("indomain.macro_f1", "macro-F1"), ("indomain.accuracy", "accuracy"),
+                      ("indomain.nll", "NLL"), ("indomain.brier", "Brier")):
+        if col in t:
+            parts.append(f"{name} {_f(t[col])}")
+    out = f"Teacher on the synthetic test split ({task.n_classes} labels): " + ", ".join(parts)
+    if "mmlu.acc" in t:
+        se = t.get("mmlu.acc_stderr")
+        out += f"; MMLU accuracy {_f(t['mmlu.acc'])}" + (f" ± {_f(se)}" if se else "") + " (chance 0.25)"
+    return out + "."
+
+
+def _transfer_comparator(df: pd.DataFrame, ts: dict, task) -> tuple[str, str]:
+    """(synthetic column, its description) at the transfer set's label granularity."""
     from taskdistill.task import load_task
 
-    task_obj = load_task(task if task is not None else (fits.task if fits is not None else "finheadlines"))
-    task = task_obj
-    rows = fit_rows(df)
-    teacher = teacher_levels(df)
-    metrics = [m for m in metrics if m in rows and rows[m].notna().any()]
-    B: list[Block] = [Block("h1", title)]
-    n_failed = int((df["status"] != "done").sum())
-    B.append(Block("p", f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} from "
-                        f"{df.attrs.get('source', 'a results table')}: {len(df)} rows, {len(rows)} finished students, "
-                        f"{n_failed} failed or unfinished (ignored), teacher row: {'yes' if teacher else 'no'}. "
-                        "Compression ratio r = student parameters / teacher parameters, counting embeddings "
-                        "(the non-embedding ratio is in the results table)."))
-    B.append(Block("h2", "Findings"))
-    if fits is None:
-        B.append(Block("p", f"No scaling law could be fitted: {fit_error}. The figures below show the measured "
+    try:
+        tt = load_task(ts["task"])
+    except Exception:  # noqa: BLE001  (the set's task file moved: compare with the sweep task's score)
+        tt = task
+    if tt.hash != task.hash and tt.derive is not None and "indomain.macro_f1_coarse" in df:
+        return "indomain.macro_f1_coarse", f"synthetic macro-F1 over the {len(task.group_names)} groups"
+    return "indomain.macro_f1", "synthetic macro-F1"
+
+
+def transfer_table(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, str]:
+    """Synthetic vs transfer macro-F1 for the teacher and each student, with the gap; and a caption."""
+    name = ts["name"]
+    col = f"transfer.{name}.macro_f1"
+    syn, syn_desc = _transfer_comparator(df, ts, task)
+    done = df[df["status"] == "done"].copy()
+    done["_t"] = done["method"] == "teacher"
+    done = done.sort_values(["_t", "params_ratio"], ascending=[False, False])
+    syn_se = f"{syn}_stderr"
+    recs = []
+    for _, row in done.iterrows():
+        v, se = row.get(col), row.get(f"transfer.{name}.macro_f1_stderr")
+        err = row.get(f"transfer.{name}.error")
+        s = row.get(syn)
+        rec = {"model": _model_label(row), "synthetic macro-F1": _f(row.get("indomain.macro_f1"))}
+        if syn != "indomain.macro_f1":
+            rec["synthetic group macro-F1"] = _f(s)
+        if isinstance(err, str) and err:
+            rec[f"transfer macro-F1 ({name})"] = f"failed: {err}"
+            rec["gap"] = "-"
+        elif v is None or not np.isfinite(v):
+            rec[f"transfer macro-F1 ({name})"] = "-"
+            rec["gap"] = "-"
+        else:
+            rec[f"transfer macro-F1 ({name})"] = f"{_f(v)} ± {_f(se)}"
+            rec["transfer accuracy"] = f"{_f(row.get(f'transfer.{name}.accuracy'))}"
+            gap = v - s if s is not None and np.isfinite(s) else float("nan")
+            sse = row.get(syn_se)
+            if np.isfinite(gap) and sse is not None and np.isfinite(sse) and se is not None and np.isfinite(se):
+                h = 1.96 * float(np.hypot(se, sse))
+                lo, hi = gap - h, gap + h
+                rec["gap"] = f"{gap:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("" if lo > 0 or hi < 0 else " (not resolved)")
+            else:
+                rec["gap"] = f"{gap:+.3f}" if np.isfinite(gap) else "-"
+        recs.append(rec)
+    n = done.get(f"transfer.{name}.n")
+    n = int(n.dropna().iloc[0]) if n is not None and n.notna().any() else None
+    cap = (f"Transfer set '{name}': {ts['split']} ({n if n is not None else '?'} rows, task '{ts['task']}'). "
+           f"gap = transfer macro-F1 - {syn_desc} (the same labels on both sides); negative = the model does "
+           "worse on this set than on the synthetic test split. ± is the transfer score's bootstrap standard "
+           "error (row resamples of the file). "
+           + ("The gap's [95% interval] combines both standard errors; 'not resolved' where it includes 0."
+              if syn_se in df else "The synthetic score has no standard error in the results table, so the gap "
+              "has no interval and states no finding."))
+    return pd.DataFrame(recs), cap
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+
+@dataclass
+class _Ctx:
+    """Everything the sections read: the validated table, its student rows, the teacher's levels, the fits."""
+
+    df: pd.DataFrame
+    rows: pd.DataFrame
+    teacher: dict
+    fits: Any
+    fit_error: str | None
+    title: str
+    metrics: list[str]
+    task: Any
+    transfer: list[dict]
+
+
+def _header(c: _Ctx) -> list[Block]:
+    n_failed = int((c.df["status"] != "done").sum())
+    return [Block("h1", c.title),
+            Block("p", f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} from "
+                       f"{c.df.attrs.get('source', 'a results table')}: {len(c.df)} rows, {len(c.rows)} finished "
+                       f"students, {n_failed} failed or unfinished (ignored), teacher row: "
+                       f"{'yes' if c.teacher else 'no'}. Compression ratio r = student parameters / teacher "
+                       "parameters, counting embeddings (the non-embedding ratio is in the results table).")]
+
+
+def _summary(c: _Ctx) -> list[Block]:
+    """What a practitioner acts on: the teacher, the best student per ratio, transfer, the trade-off."""
+    from taskdistill.report import figures as F
+
+    B = [Block("h2", "Summary"), Block("p", _teacher_sentence(c.df, c.task))]
+    bs = best_students(c.df)
+    if not bs.empty:
+        B.append(Block("table", bs, "Best student per measured ratio (highest mean macro-F1 over seeds among the "
+                                    "supervision / method / schedule / data-size settings) and the share of the "
+                                    "teacher's macro-F1 it keeps; [95% interval over seeds] where a setting has "
+                                    ">= 2 seeds."))
+    else:
+        B.append(Block("p", "No finished student with an in-domain macro-F1 yet."))
+    for ts in c.transfer:
+        if not ts.get("found"):
+            B.append(Block("p", f"Transfer set '{ts['name']}': no transfer set found at {ts['split']} (the run "
+                                "went on without it)."))
+            continue
+        tt, cap = transfer_table(c.df, ts, c.task)
+        B.append(Block("table", tt, cap))
+    fig = F.fig_tradeoff(c.rows, c.teacher)
+    if fig is not None:
+        B.append(Block("fig", fig, "In-domain vs general-knowledge trade-off and its Pareto frontier.", "tradeoff"))
+    else:
+        B.append(Block("p", "No tradeoff figure: no row has both in-domain macro-F1 and MMLU accuracy."))
+    B.append(Block("h3", "Findings"))
+    if c.fits is None:
+        B.append(Block("p", f"No scaling law could be fitted: {c.fit_error}. The figures below show the measured "
                             "points only."))
     else:
-        fl = findings(fits)
-        under = withheld(fits) + [f"{g.name} / {metric_spec(m).label}: {'; '.join(mf.notes)}" for g in fits.groups
-                                  for m, mf in g.metrics.items() if mf.status != "ok"]
-        weak = [f"{g.name} / {metric_spec(m).label} ({mf.chosen}): {'; '.join(_constraining(mf.best().notes))}"
-                for g in fits.groups for m, mf in g.metrics.items()
-                if mf.status == "ok" and _constraining(mf.best().notes)]
-        B.append(Block("ul", fl or ["No group has both a general-knowledge and an in-domain collapse point with an "
-                                    "interval: the collapse comparison needs an identified law for both metrics."]))
-        mt = margin_table(df, fits.settings, task)
-        if not mt.empty:
-            B.append(Block("table", mt, "The teacher's margin over chance (or floor) on each general-knowledge "
-                                        "metric in its own standard errors; a collapse point needs "
-                                        f">= {fits.settings.get('min_margin_se', 4.0):g} SE."))
-        if under or weak:
-            B.append(Block("h3", "Under-determined or constrained fits"))
-            B.append(Block("ul", under + weak))
-        B.append(Block("h2", "Recommendations (computed from the fits)"))
-        B.append(Block("p", "Cheapest = inside the measured range first, then the smallest student, then the least "
-                            "data. Intervals are pointwise bootstrap intervals of the chosen law; 'confident' means "
-                            "the whole interval clears the constraint."))
-        scen = recommendation_scenarios(df, fits)
-        if scen:
-            B.append(Block("table", _rec_table(scen)))
-        else:
-            B.append(Block("p", "No in-domain macro-F1 values: no recommendation can be computed."))
-    B.append(Block("h2", "Figures"))
-    for m in metrics:
-        fig = F.fig_vs_compression(rows, fits, m, teacher)
+        B.append(Block("ul", findings(c.fits) or [
+            "No group has both a general-knowledge and an in-domain collapse point with an interval: the collapse "
+            "comparison needs an identified law for both metrics."]))
+    return B
+
+
+def _figures(c: _Ctx) -> list[Block]:
+    from taskdistill.report import figures as F
+
+    B = [Block("h2", "Figures")]
+    for m in c.metrics:
+        fig = F.fig_vs_compression(c.rows, c.fits, m, c.teacher)
         if fig is not None:
             B.append(Block("fig", fig, f"{metric_spec(m).label} vs compression per supervision / method / schedule; "
                                        "teacher (dashed) and chance (dotted) levels, fitted law with its interval "
                                        "at the largest data size, collapse point in red.", f"vs_compression_{m}"))
+    why = {"schedules": "the sweep has no cells measured with both the iterative and the one-shot schedule",
+           "collapse": "no collapse point could be computed",
+           "extrapolation": "no law could be fitted on the smaller data sizes and milder ratios alone "
+                            "(needs >= 2 data sizes and >= 2 ratios, and enough cells for the law)",
+           "vs_data": "no metric values"}
     for name, fig, cap in (
-        ("vs_data", F.fig_vs_data(rows, fits, metrics, teacher), "Metrics vs dataset size, fitted laws as lines."),
-        ("tradeoff", F.fig_tradeoff(rows, teacher), "In-domain vs general-knowledge trade-off and its Pareto frontier."),
-        ("schedules", F.fig_schedules(rows, metrics), "Iterative vs one-shot pruning on matched cells (the first "
-                                                      "pruning step, identical by construction, excluded)."),
-        ("collapse", F.fig_collapse(fits), "Collapse points with bootstrap intervals."),
-        ("extrapolation", F.fig_extrapolation(fits), "Extrapolation test errors of the chosen laws."),
+        ("vs_data", F.fig_vs_data(c.rows, c.fits, c.metrics, c.teacher), "Metrics vs dataset size, fitted laws as "
+                                                                         "lines."),
+        ("schedules", F.fig_schedules(c.rows, c.metrics), "Iterative vs one-shot pruning on matched cells (the first "
+                                                          "pruning step, identical by construction, excluded)."),
+        ("collapse", F.fig_collapse(c.fits), "Collapse points with bootstrap intervals."),
+        ("extrapolation", F.fig_extrapolation(c.fits), "Extrapolation test errors of the chosen laws."),
     ):
-        if fig is not None:
-            B.append(Block("fig", fig, cap, name))
-        else:
-            why = {"schedules": "the sweep has no cells measured with both the iterative and the one-shot schedule",
-                   "tradeoff": "no row has both in-domain macro-F1 and MMLU accuracy",
-                   "collapse": "no collapse point could be computed",
-                   "extrapolation": "no law could be fitted on the smaller data sizes and milder ratios alone "
-                                    "(needs >= 2 data sizes and >= 2 ratios, and enough cells for the law)",
-                   "vs_data": "no metric values"}[name]
-            B.append(Block("p", f"No {name.replace('_', ' ')} figure: {why}."))
-    B.append(Block("h2", "Data"))
-    groups = (f" in {len(task_obj.group_names)} groups" if task_obj.has_groups else "")
-    B.append(Block("p", f"Task '{task_obj.name}': classify the field '{task_obj.input_field}' into "
-                        f"{task_obj.n_classes} labels{groups}: " + ", ".join(task_obj.label_names) + "."))
-    B.append(Block("table", _data_summary(df)))
-    k = len(task_obj.label_names)
-    B.append(Block("table", _levels_table(df, metrics, task_obj),
-                   f"Teacher and chance levels for the task '{task_obj.name}' ({k} labels). Chance: 1/{k} for "
-                   f"accuracy and macro-F1 (uniform guess), ln {k} for NLL, 1 - 1/{k} for the multi-class Brier "
-                   "score; 0.25 for MMLU accuracy and gold probability (four options), 0 for the gold-vs-distractor "
-                   "margin."))
-    if fits is not None:
-        B.append(Block("h2", "Fitted laws"))
-        B.append(Block("ul", [f"{f}: {get_form(f).formula}" for f in fits.settings["forms"]]
-                       + ["L is the distance to ideal: 1 - F1, 1 - accuracy, NLL, Brier, -loglik; D in examples."]))
-        B.append(Block("table", _params_table(fits), "Chosen law per group and metric with bootstrap intervals."))
-        B.append(Block("h3", "Model choice (held-out log-RMSE by cell, * = chosen)"))
-        B.append(Block("table", _choice_table(fits)))
-        B.append(Block("h3", "Collapse points"))
-        ct = _collapse_table(fits)
-        B.append(Block("table", ct) if not ct.empty else Block("p", "No collapse points (no fitted metric with a "
-                                                                     "chance level)."))
-        gt = _gap_table(fits)
-        if not gt.empty:
-            B.append(Block("table", gt, "Paired bootstrap of collapse(general) - collapse(in-domain): positive = "
-                                        "general knowledge collapses at a milder compression."))
-        B.append(Block("h3", "Extrapolation test"))
-        B.append(Block("table", _extrap_table(fits)))
-    B.append(Block("h2", "Settings and versions"))
-    settings = {"fit settings": fits.settings if fits else "-", "fit seconds": fits.seconds if fits else "-"}
-    vt = pd.DataFrame([{"item": k, "value": str(v)} for k, v in {**versions(), **settings}.items()])
-    B.append(Block("table", vt))
+        B.append(Block("fig", fig, cap, name) if fig is not None else
+                 Block("p", f"No {name.replace('_', ' ')} figure: {why[name]}."))
     return B
+
+
+def _recommendations(c: _Ctx) -> list[Block]:
+    if c.fits is None:
+        return []
+    B = [Block("h2", "Recommendations (computed from the fits)"),
+         Block("p", "Cheapest = inside the measured range first, then the smallest student, then the least data. "
+                    "Intervals are pointwise bootstrap intervals of the chosen law; 'confident' means the whole "
+                    "interval clears the constraint.")]
+    scen = recommendation_scenarios(c.df, c.fits)
+    B.append(Block("table", _rec_table(scen)) if scen else
+             Block("p", "No in-domain macro-F1 values: no recommendation can be computed."))
+    return B
+
+
+def diagnostics_table(fits) -> pd.DataFrame:
+    """One row per group and metric: the chosen law and whether it supports a finding, and why not."""
+    recs = []
+    for g in fits.groups:
+        for m, mf in g.metrics.items():
+            ff = mf.best()
+            if mf.status != "ok" or ff is None:
+                status, why = "not fitted", "; ".join(mf.notes)
+            elif mf.identified:
+                status, why = "identified", "; ".join(_constraining(ff.notes))
+            else:
+                status = "no interval, no finding"
+                why = "; ".join(["exactly determined (passes through the cell means)" if ff.exact else
+                                 "no bootstrap interval", *_constraining(ff.notes)])
+            if mf.tied:
+                why = "; ".join(x for x in (why, f"tie between {', '.join(mf.tied)} (collapse intervals mix them)")
+                                if x)
+            recs.append({"group": g.name, "metric": metric_spec(m).label, "law": mf.chosen or "-",
+                         "status": status, "why": why or "-"})
+    return pd.DataFrame(recs)
+
+
+def _diagnostics(c: _Ctx) -> list[Block]:
+    if c.fits is None:
+        return []
+    B = [Block("h2", "Fit diagnostics"),
+         Block("table", diagnostics_table(c.fits), "Every fitted law: 'identified' laws (more cells than free "
+                                                   "parameters, with a bootstrap interval) are the only ones "
+                                                   "findings are stated from.")]
+    mt = margin_table(c.df, c.fits.settings, c.task)
+    if not mt.empty:
+        B.append(Block("table", mt, "The teacher's margin over chance (or floor) on each general-knowledge metric in "
+                                    "its own standard errors; a collapse point needs "
+                                    f">= {c.fits.settings.get('min_margin_se', 4.0):g} SE."))
+    return B
+
+
+def _fitted_laws(c: _Ctx) -> list[Block]:
+    if c.fits is None:
+        return []
+    fits = c.fits
+    B = [Block("h2", "Fitted laws"),
+         Block("ul", [f"{f}: {get_form(f).formula}" for f in fits.settings["forms"]]
+               + ["L is the distance to ideal: 1 - F1, 1 - accuracy, NLL, Brier, -loglik; D in examples."]),
+         Block("table", _params_table(fits), "Chosen law per group and metric with bootstrap intervals."),
+         Block("h3", "Model choice (held-out log-RMSE by cell, * = chosen)"),
+         Block("table", _choice_table(fits)),
+         Block("h3", "Collapse points")]
+    ct = _collapse_table(fits)
+    B.append(Block("table", ct) if not ct.empty else
+             Block("p", "No collapse points (no fitted metric with a chance level)."))
+    gt = _gap_table(fits)
+    if not gt.empty:
+        B.append(Block("table", gt, "Paired bootstrap of collapse(general) - collapse(in-domain): positive = general "
+                                    "knowledge collapses at a milder compression."))
+    B += [Block("h3", "Extrapolation test"), Block("table", _extrap_table(fits))]
+    return B
+
+
+def _data(c: _Ctx) -> list[Block]:
+    t = c.task
+    groups = f" in {len(t.group_names)} groups" if t.has_groups else ""
+    k = len(t.label_names)
+    return [Block("h2", "Data"),
+            Block("p", f"Task '{t.name}': classify the field '{t.input_field}' into {t.n_classes} labels{groups}: "
+                       + ", ".join(t.label_names) + "."),
+            Block("table", _data_summary(c.df)),
+            Block("table", _levels_table(c.df, c.metrics, t),
+                  f"Teacher and chance levels for the task '{t.name}' ({k} labels). Chance: 1/{k} for accuracy and "
+                  f"macro-F1 (uniform guess), ln {k} for NLL, 1 - 1/{k} for the multi-class Brier score; 0.25 for "
+                  "MMLU accuracy and gold probability (four options), 0 for the gold-vs-distractor margin.")]
+
+
+def _settings(c: _Ctx) -> list[Block]:
+    from taskdistill.info import versions
+
+    settings = {"fit settings": c.fits.settings if c.fits else "-", "fit seconds": c.fits.seconds if c.fits else "-"}
+    vt = pd.DataFrame([{"item": k, "value": str(v)} for k, v in {**versions(), **settings}.items()])
+    return [Block("h2", "Settings and versions"), Block("table", vt)]
+
+
+SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted_laws, _data, _settings)
+
+
+def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
+            task=None, transfer: list[dict] | None = None) -> list[Block]:
+    """The report as blocks, section by section (``SECTIONS``): summary first, then figures,
+    recommendations, the fit diagnostics, the fitted laws in detail, the data and the settings."""
+    from taskdistill.task import load_task
+
+    task_obj = load_task(task if task is not None else (fits.task if fits is not None else "finheadlines"))
+    rows = fit_rows(df)
+    c = _Ctx(df=df, rows=rows, teacher=teacher_levels(df), fits=fits, fit_error=fit_error, title=title,
+             metrics=[m for m in metrics if m in rows and rows[m].notna().any()], task=task_obj,
+             transfer=list(transfer or []))
+    return [b for section in SECTIONS for b in section(c)]
 
 
 # ------------------------------------------------------------------------------------------------ render
@@ -476,18 +686,23 @@ def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str
 
 def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: str = "taskdistill scaling report",
                  fit_error: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
-                 dpi: int = 90, task=None) -> tuple[Path, Path]:
+                 dpi: int = 90, task=None, transfer: list[dict] | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``fig_*.png``) into ``out_dir``.
 
     ``fits`` may be ``None`` (nothing fittable): the report then shows the measured points and says why
     (pass the fitting error as ``fit_error``). ``metrics`` are the columns plotted (those without values
     are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
-    were made for) names the labels and chance levels.
+    were made for) names the labels and chance levels. ``transfer`` lists the transfer sets
+    (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``): the summary shows each found
+    set's scores beside the synthetic ones and names the path of each one not found.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = validate(results_df)
-    blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task)
+    if transfer is None:  # the sweep's transfer sets, as ``sweep.store.load_results`` attaches them
+        transfer = results_df.attrs.get("transfer") or []
+    blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task,
+                     transfer)
     page, md = _render(blocks, out_dir, dpi)
     html_path = atomic_write_text(out_dir / REPORT_HTML, page)
     md_path = atomic_write_text(out_dir / REPORT_MD, md)

@@ -6,21 +6,18 @@ from pathlib import Path
 
 import typer
 
+from taskdistill import options as O
+
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to ``app``."""
 
     @app.command("report")
-    def report_cmd(sweep_dir: Path | None = typer.Argument(None, help="Sweep folder (results from its store)."),
-                   results: Path | None = typer.Option(None, "--results", help="Results table (.csv/.parquet)."),
-                   out: Path | None = typer.Option(None, "--out", help="Output folder (default: <sweep>/report "
-                                                   "or ./report)."),
-                   fits_path: Path | None = typer.Option(None, "--fits", help="Use a saved fits JSON."),
-                   n_boot: int = typer.Option(100, "--n-boot", help="Bootstrap resamples per fit."),
-                   seed: int = typer.Option(0, "--seed"),
-                   task: str | None = typer.Option(None, "--task", help="Task (built-in name or YAML path). "
-                                                   "Default: the sweep folder's task.yaml, else finheadlines.")):
-        """Fit the laws and write report.html (self-contained) + report.md with figures and recommendations."""
+    def report_cmd(sweep_dir: O.SweepDirOpt = None, results: O.Results = None, out: O.Out = None,
+                   fits_path: O.Fits = None, n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None,
+                   task: O.Task = None):
+        """Fit the laws and write report.html (self-contained) + report.md with figures and recommendations.
+        OUT: the report folder (default: SWEEP/report, or ./report with --results)."""
         from rich.console import Console
 
         from taskdistill.console import quiet
@@ -32,7 +29,7 @@ def register(app: typer.Typer) -> None:
         df = load(sweep_dir, results)
         fits, err = None, None
         try:
-            fits = fits_for(df, fits_path, n_boot, seed, progress=not quiet(), task=task_obj)
+            fits = fits_for(df, fits_path, n_boot, seed or 0, progress=not quiet(), task=task_obj)
         except ResultsError as exc:
             if fits_path is not None:  # saved fits that do not belong to this table: refuse, never show them
                 raise

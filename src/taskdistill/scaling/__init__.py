@@ -2,7 +2,7 @@
 by held-out error, extrapolation tests, collapse points, and recommendations from the fitted laws.
 
 Entry points: :func:`fit_table` (results table -> :class:`Fits`), :func:`fit_cached` (same, cached by
-content), :func:`recommend`, :func:`load_table` (sweep folder or CSV/parquet -> validated table).
+content under :func:`fit_key`), :func:`recommend`, :func:`load_table` (sweep folder or CSV/parquet -> validated table).
 """
 
 from __future__ import annotations
@@ -27,21 +27,32 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'taskdistill.scaling' has no attribute {name!r}")
 
 
-def fit_cached(df, settings=None, *, task=None, progress: bool = False):
-    """:func:`fit_table`, reusing a previous fit of the same table with the same settings and task.
-
-    Keyed by a hash of the table's contents, the settings and the task's content hash, so ``fit``,
-    ``recommend`` and ``report`` on an unchanged sweep fit once.
-    """
-    from taskdistill.cache import atomic_write_text, content_hash, stage_dir
-    from taskdistill.scaling.fit import Fits, FitSettings, fit_table
-    from taskdistill.scaling.table import ResultsError, table_hash
+def fit_key(df, settings=None, *, task=None) -> str:
+    """The key of the one fit cache: a hash of the table's contents, the fit settings (their ``version``
+    is ``FITS_VERSION``) and the task's content hash. Whatever is built from a fit (the report) can key on
+    it too, so it is rebuilt exactly when the fit would change."""
+    from taskdistill.cache import content_hash
+    from taskdistill.scaling.fit import FitSettings
+    from taskdistill.scaling.table import table_hash
     from taskdistill.task import load_task
 
     settings = settings or FitSettings()
     task_obj = load_task(task if task is not None else settings.task)
-    key = content_hash("fits", settings, table_hash(df), task_obj.hash)
-    path = stage_dir("fits") / f"{key}.json"
+    return content_hash("fits", settings, table_hash(df), task_obj.hash)
+
+
+def fit_cached(df, settings=None, *, task=None, progress: bool = False):
+    """:func:`fit_table`, reusing a previous fit of the same table with the same settings and task
+    (cached under :func:`fit_key`), so ``fit``, ``recommend``, ``report`` and ``run`` on an unchanged
+    sweep fit once."""
+    from taskdistill.cache import atomic_write_text, stage_dir
+    from taskdistill.scaling.fit import Fits, FitSettings, fit_table
+    from taskdistill.scaling.table import ResultsError
+    from taskdistill.task import load_task
+
+    settings = settings or FitSettings()
+    task_obj = load_task(task if task is not None else settings.task)
+    path = stage_dir("fits") / f"{fit_key(df, settings, task=task_obj)}.json"
     if path.is_file():
         try:
             return Fits.load(path)
@@ -54,5 +65,5 @@ def fit_cached(df, settings=None, *, task=None, progress: bool = False):
 
 
 __all__ = ["FORMS", "METRICS", "FitSettings", "Fits", "MetricSpec", "Recommendation", "ResultsError",
-           "UnderDetermined", "compare", "compare_all", "fit_cached", "fit_metric", "fit_table", "load_table",
+           "UnderDetermined", "compare", "compare_all", "fit_cached", "fit_key", "fit_metric", "fit_table", "load_table",
            "metric_specs"]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-SWEEP = typer.Option(None, "--sweep", help="Sweep folder (results read from its store).")
-RESULTS = typer.Option(None, "--results", help="Results table (.csv or .parquet), one row per evaluated model.")
-TASK = typer.Option(None, "--task", help="Task (built-in name or YAML path): labels and chance levels. Default: "
-                    "the sweep folder's task.yaml, else finheadlines.")
+from taskdistill import options as O
 
 
 def read_sweep(sweep_dir: Path):
@@ -107,40 +105,40 @@ def register(app: typer.Typer) -> None:
     """Add this stage's commands to ``app``."""
 
     @app.command("fit")
-    def fit_cmd(sweep: Path | None = SWEEP, results: Path | None = RESULTS,
-                out: Path | None = typer.Option(None, "--out", help="Write the fits (JSON) here."),
-                n_boot: int = typer.Option(100, "--n-boot", help="Bootstrap resamples per fit."),
-                seed: int = typer.Option(0, "--seed"), task: str = TASK):
-        """Fit scaling laws (power law and knee) per supervision x method x schedule, with bootstrap CIs."""
+    def fit_cmd(sweep: O.SweepDirOpt = None, results: O.Results = None, out: O.Out = None,
+                n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None, task: O.Task = None):
+        """Fit scaling laws (power law and knee) per supervision x method x schedule, with bootstrap CIs.
+        OUT: the fits as JSON (for `recommend --fits` / `report --fits`)."""
         from rich.console import Console
 
         from taskdistill.console import quiet
 
         df = load(sweep, results)
-        fits = fits_for(df, None, n_boot, seed, progress=not quiet(), task=resolve_task(task, sweep))
+        fits = fits_for(df, None, n_boot, seed or 0, progress=not quiet(), task=resolve_task(task, sweep))
         print_fits(fits, Console())
         if out is not None:
             fits.save(out)
             Console().print(f"fits written to {out}")
 
     @app.command("recommend")
-    def recommend_cmd(sweep: Path | None = SWEEP, results: Path | None = RESULTS,
-                      fits_path: Path | None = typer.Option(None, "--fits", help="Use a saved fits JSON."),
-                      min_f1: float | None = typer.Option(None, "--min-f1", help="Minimum in-domain macro-F1."),
-                      max_params: float | None = typer.Option(None, "--max-params",
-                                                              help="Maximum params ratio (student/teacher)."),
-                      params: float | None = typer.Option(None, "--params",
-                                                          help="Fix the params ratio (answer: data + supervision)."),
-                      min_mmlu: float | None = typer.Option(
-                          None, "--min-mmlu", help="Minimum of the general-knowledge metric (the fits' "
-                          "general_metric: the question-text gain by default)."),
-                      max_nll: float | None = typer.Option(None, "--max-nll", help="Maximum in-domain NLL."),
-                      max_data: float | None = typer.Option(None, "--max-data", help="Maximum training examples."),
-                      confident: bool = typer.Option(False, "--confident",
-                                                     help="Require the interval, not just the prediction."),
-                      as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
-                      n_boot: int = typer.Option(100, "--n-boot"), seed: int = typer.Option(0, "--seed"),
-                      task: str = TASK):
+    def recommend_cmd(sweep: O.SweepDirOpt = None, results: O.Results = None, fits_path: O.Fits = None,
+                      min_f1: Annotated[float | None, typer.Option(
+                          "--min-f1", help="Minimum in-domain macro-F1.")] = None,
+                      max_params: Annotated[float | None, typer.Option(
+                          "--max-params", help="Maximum params ratio (student/teacher).")] = None,
+                      params: Annotated[float | None, typer.Option(
+                          "--params", help="Fix the params ratio (answer: data + supervision).")] = None,
+                      min_mmlu: Annotated[float | None, typer.Option(
+                          "--min-mmlu", help="Minimum of the general-knowledge metric (the fits' "
+                          "general_metric: the question-text gain by default).")] = None,
+                      max_nll: Annotated[float | None, typer.Option(
+                          "--max-nll", help="Maximum in-domain NLL.")] = None,
+                      max_data: Annotated[float | None, typer.Option(
+                          "--max-data", help="Maximum training examples.")] = None,
+                      confident: Annotated[bool, typer.Option(
+                          "--confident", help="Require the interval, not just the prediction.")] = False,
+                      as_json: O.Json = False, n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None,
+                      task: O.Task = None):
         """The cheapest setting (ratio, supervision, method, data size) predicted to meet the constraints."""
         import json
 
@@ -157,7 +155,7 @@ def register(app: typer.Typer) -> None:
             check_range(opt, v, min=lo, max=hi, min_open=opt in ("--max-params", "--params", "--max-data"))
         check_range("--min-mmlu", min_mmlu)
         df = load(sweep, results)
-        fits = fits_for(df, fits_path, n_boot, seed, progress=not quiet() and not as_json,
+        fits = fits_for(df, fits_path, n_boot, seed or 0, progress=not quiet() and not as_json,
                         task=resolve_task(task, sweep))
         rec = recommend(df, fits, min_f1=min_f1, max_params=max_params, min_mmlu=min_mmlu, max_nll=max_nll,
                         max_data=max_data, params=params, confident=confident)

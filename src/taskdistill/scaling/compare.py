@@ -133,7 +133,8 @@ def sentence(c: dict[str, Any], task=None) -> str:
     if c.get("excluded"):
         where += f", {c['excluded']} excluded"
     if not c["resolved"]:
-        num = f"{c['estimate']:+.3f}" + (f" [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) else "")
+        # a fit read back from its JSON cache has None where the interval was NaN
+        num = f"{c['estimate']:+.3f}" + (f" [{lo:+.3f}, {hi:+.3f}]" if lo is not None and np.isfinite(lo) else "")
         return f"{what}: {num} ({where}): {c['why']}."
     better = (c["estimate"] > 0) == spec.higher_better
     return (f"{what}: {c['estimate']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({where}): {c['a'] if better else c['b']} is "

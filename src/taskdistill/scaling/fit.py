@@ -14,8 +14,9 @@ For each group of results (supervision x method x schedule) and each metric:
 3. **parametric cluster bootstrap**: the unit is the seed-chain (every cell of one seed shares its
    pruning/distillation lineage). Log residuals of the fit are split into a seed-chain offset and a
    within-chain part (one-way variance components; the within part contains the test-item noise, floored at
-   the per-cell standard errors when the table has ``<metric>_stderr``); each draw redraws both variance
-   components from their sampling distributions (so 2-3 seeds give honestly wide, t-like intervals), draws
+   the per-cell standard errors when the table has ``<metric>_stderr``); each draw redraws the within-chain
+   variance from its chi-square sampling law and keeps the between-chain one as estimated (redrawing a variance
+   estimated from 2-3 chains over-widened the intervals in simulation: :data:`VARIANCE_DRAW`), draws
    new chain offsets and item noise around the fitted law, redraws the teacher level from its standard error,
    and refits from several starts (the full fit plus random ones). Model-choice uncertainty enters the
    collapse interval by mixing the draws of every fitted form, weighted by held-out fit. Intervals are
@@ -56,10 +57,19 @@ EPS = 1e-4  # smallest distance-to-ideal taken seriously (an F1 of 0.9999 is "pe
 R_LOW = 0.01  # collapse points are searched in [R_LOW, 1]
 MAX_LOG_VAR = 4.0  # largest variance (log space) a bootstrap draw may use: sd 2 = a factor of 7 either way
 LEAK = 0.05  # slope (in log-log) of the floor at chance inside the optimiser
-FITS_VERSION = 3
+FITS_VERSION = 4  # 4: non-finite floats saved as "nan"/"inf" and read back as floats (were null)
 # bootstrap intervals: "percentile", or "bc" / "basic" (measured worse on simulated grids: docs/scaling.md)
 INTERVAL = "percentile"
 COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
+# bootstrap variance components: "within" (the within-chain variance redrawn from its chi-square sampling law, the
+# between-chain variance plugged in), "chi2" (both redrawn), "plugin" (neither), "between" (only the between one).
+# Measured by bench/coverage.py (docs/scaling.md): redrawing the between-chain variance from its 2 degrees of
+# freedom (3 seed-chains) widens the collapse and knee intervals to 98.5-99.5 % coverage; "within" keeps every
+# quantity in 92-97 %.
+VARIANCE_DRAW = "within"
+# the interval of a term's effect over the measured range: bias-corrected, since a fitted effect is pulled away
+# from 0 by the choice of its exponent (percentile: 89.5 % coverage of a zero effect; bc: 91-94.5 %)
+EFFECT_INTERVAL = "bc"
 
 
 class FitSettings(StrictModel):
@@ -265,7 +275,7 @@ class Fits:
     def load(cls, path: str | Path) -> Fits:
         path = Path(path)
         try:
-            return cls.from_dict(json.loads(path.read_text()))
+            return cls.from_dict(_unjson(json.loads(path.read_text())))
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ResultsError(f"{path}: not a readable fits file: {exc}") from exc
 
@@ -278,7 +288,21 @@ def _jsonable(obj):
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+        return repr(obj)  # "nan" / "inf" / "-inf": strict JSON that reads back as the same float (_unjson)
+    return obj
+
+
+NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def _unjson(obj):
+    """Inverse of ``_jsonable`` for the non-finite floats (a saved fit reads back with NaN, not None)."""
+    if isinstance(obj, dict):
+        return {k: _unjson(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unjson(v) for v in obj]
+    if isinstance(obj, str) and obj in NONFINITE:
+        return NONFINITE[obj]
     return obj
 
 
@@ -695,7 +719,7 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
         if a not in ci or e not in ci:
             continue
         est = float(effect(p, term)[0])
-        lo, hi = _interval(effect(B, term), est, level)
+        lo, hi = _interval(effect(B, term), est, level, EFFECT_INTERVAL)
         if effects is not None:
             effects[term] = [est, lo, hi]
         if np.isfinite(lo) and _zero_in(lo, hi):
@@ -754,10 +778,10 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     chains, inv = np.unique(sv, return_inverse=True)
     draws, tdraws = [], []
     for _ in range(settings.n_boot):
-        mw = ms_w * df_w / rng.chisquare(df_w)
+        mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within") else ms_w
         var_u = 0.0
         if df_b:
-            mb = ms_b * df_b / rng.chisquare(df_b)
+            mb = ms_b * df_b / rng.chisquare(df_b) if VARIANCE_DRAW in ("chi2", "between") else ms_b
             var_u = max(0.0, (mb - mw) / m)
         mw, var_u = min(mw, MAX_LOG_VAR), min(var_u, MAX_LOG_VAR)  # a near-zero chi-square draw must not overflow
         z = rng.normal(0, math.sqrt(var_u), len(chains))[inv] + rng.normal(0, math.sqrt(mw), len(e))
@@ -956,9 +980,9 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=Non
     tasks = list(rows.groupby(list(settings.group_by), sort=True, dropna=False))
     bar = None
     if progress:
-        from rich.progress import Progress
+        from taskdistill.progress import make_progress
 
-        bar = Progress(transient=True)
+        bar = make_progress(info=False, transient=True)
         bar.start()
         ptask = bar.add_task("fitting scaling laws", total=len(tasks) * len(metrics))
     try:

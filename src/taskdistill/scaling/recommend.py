@@ -108,6 +108,165 @@ def _fmt_D(D: float) -> str:
     return f"{D / 1000:.3g}k" if D >= 1000 else f"{D:.0f}"
 
 
+def _constraints(f1_metric: str, general_metric: str, min_f1, min_mmlu, max_nll, max_params, max_data,
+                 params) -> tuple[list[Constraint], list[str]]:
+    """Pass 1: the metric constraints, and every limit in words (for the answer's ``constraints``)."""
+    cons = [Constraint(metric, float(bound), kind) for metric, bound, kind in (
+        (f1_metric, min_f1, "min"), (general_metric, min_mmlu, "min"), ("indomain.nll", max_nll, "max"))
+        if bound is not None]
+    desc = [str(c) for c in cons]
+    for text, value in (("params ratio <= {:g}", max_params), ("training examples <= {:g}", max_data),
+                        ("params ratio = {:g}", params)):
+        if value is not None:
+            desc.append(text.format(value))
+    return cons, desc
+
+
+def _search_grid(g, needed: list[str], n_grid: int, params, max_params, max_data,
+                 notes: list[str]) -> tuple[np.ndarray, np.ndarray, tuple] | None:
+    """Pass 2, per group: the (ratio, data size) grid over its fitted range plus the mild margin, cut to
+    the size/data limits; None (with a note) when nothing is left."""
+    r_obs = sorted({x for m in needed for x in g.metrics[m].r_levels})
+    D_obs = sorted({x for m in needed for x in g.metrics[m].D_levels})
+    r_lo, r_hi = min(r_obs), max(r_obs)
+    D_lo, D_hi = min(D_obs), max(D_obs)
+    r_grid = np.unique(np.concatenate([r_obs, np.linspace(r_lo * R_MARGIN, r_hi, n_grid)]))
+    if params is not None:
+        if not r_lo * R_MARGIN - 1e-9 <= params <= r_hi + 1e-9:
+            notes.append(f"{g.name}: params ratio {params:g} is outside the fitted range "
+                         f"[{r_lo:.3f}, {r_hi:.3f}] (+ mild margin)")
+            return None
+        r_grid = np.array([float(params)])
+    D_grid = np.unique(np.concatenate([D_obs, np.geomspace(D_lo, D_hi * D_MARGIN, n_grid)]))
+    if max_params is not None:
+        r_grid = r_grid[r_grid <= max_params + 1e-9]
+    if max_data is not None:
+        D_grid = D_grid[D_grid <= max_data + 1e-9]
+    if not len(r_grid) or not len(D_grid):
+        notes.append(f"{g.name}: no measured-range setting within the size/data limits")
+        return None
+    return r_grid, D_grid, (r_lo, r_hi, D_lo, D_hi)
+
+
+def _meets(g, cons: list[Constraint], preds: dict, n: int, confident: bool, notes: list[str]) -> np.ndarray:
+    """Pass 3, per group: which grid points meet every constraint (by the point prediction, or with
+    ``confident`` by the conservative end of the interval)."""
+    good = np.ones(n, bool)
+    for c in cons:
+        mean, lo, hi = preds[c.metric]
+        spec = metric_spec(c.metric)
+        if confident and not np.isfinite(lo).any():
+            notes.append(f"{g.name}: no interval for {spec.label} (the law is exactly determined or has no "
+                         "bootstrap draws): --confident cannot check it")
+            good &= False
+            continue
+        conservative = (lo if spec.higher_better else hi) if confident else mean
+        good &= c.met(conservative) & (np.isfinite(conservative) | (not confident))
+    return good
+
+
+def _candidates(fits: Fits, cons: list[Constraint], filters: dict, n_grid: int, params, max_params, max_data,
+                confident: bool, notes: list[str]) -> list[dict[str, Any]]:
+    """Passes 2-3 over every group that matches the filters: one candidate per grid point."""
+    cands = []
+    for g in fits.groups:
+        if any(v is not None and g.key.get(k) != v for k, v in filters.items()):
+            continue
+        needed = [c.metric for c in cons] or [m for m, mf in g.metrics.items() if mf.status == "ok"][:1]
+        missing = [m for m in needed if m not in g.metrics or g.metrics[m].status != "ok"]
+        if missing:
+            notes.append(f"{g.name}: skipped, no usable fit for {', '.join(missing)}")
+            continue
+        grid = _search_grid(g, needed, n_grid, params, max_params, max_data, notes)
+        if grid is None:
+            continue
+        r_grid, D_grid, (r_lo, r_hi, D_lo, D_hi) = grid
+        RR, DD = np.meshgrid(r_grid, D_grid, indexing="ij")
+        rr, dd = RR.ravel(), DD.ravel()
+        preds = {m: g.metrics[m].predict(dd, rr, ci=fits.settings.get("ci", 0.95)) for m in needed}
+        good = _meets(g, cons, preds, len(rr), confident, notes)
+        ok_metrics = [m for m, mf in g.metrics.items() if mf.status == "ok"]
+        r_ex = rr < r_lo - 1e-9
+        d_ex = dd > D_hi + 1e-9
+        for i in range(len(rr)):
+            cands.append({"group": g, "r": float(rr[i]), "D": float(dd[i]), "good": bool(good[i]),
+                          "ex": bool(r_ex[i] or d_ex[i]), "r_ex": bool(r_ex[i]), "d_ex": bool(d_ex[i]),
+                          "pred": {m: tuple(float(v[i]) for v in preds[m]) for m in needed}, "metrics": ok_metrics,
+                          "range": (r_lo, r_hi, D_lo, D_hi)})
+    return cands
+
+
+def _preference(g) -> tuple:
+    return tuple(PREFERENCE[k].index(g.key[k]) if g.key.get(k) in PREFERENCE[k] else 9 for k in PREFERENCE)
+
+
+def _describe(c: dict[str, Any], results: pd.DataFrame | None, fits: Fits) -> dict[str, Any]:
+    """A candidate as a setting: its group's key, ratio, data size and every fitted metric's prediction."""
+    g = c["group"]
+    for m in c["metrics"]:  # every fitted metric at the chosen point, not just the constrained ones
+        if m not in c["pred"]:
+            v = g.metrics[m].predict(np.array([c["D"]]), np.array([c["r"]]), ci=fits.settings.get("ci", 0.95))
+            c["pred"][m] = tuple(float(x[0]) for x in v)
+    return {**g.key, "params_ratio": round(c["r"], 4), "dataset_size": int(round(c["D"])),
+            "nearest_target": _nearest_target(results, c["r"]), "extrapolated": c["ex"],
+            "predicted": {m: {"mean": v[0], "low": v[1], "high": v[2]} for m, v in c["pred"].items()}}
+
+
+def _infeasible(cands: list[dict], cons: list[Constraint], desc: list[str], notes: list[str],
+                results: pd.DataFrame | None, fits: Fits) -> Recommendation:
+    """Pass 4 when nothing qualifies: say so, with the best the laws predict on the first constraint."""
+    head = cons[0] if cons else None
+    msg = f"nothing in the fitted range (plus mild extrapolation) is predicted to meet {' and '.join(desc)}."
+    best = None
+    if head is not None:
+        sign = 1 if head.kind == "min" else -1
+        best = max(cands, key=lambda c: sign * c["pred"][head.metric][0])
+        m, lo, hi = best["pred"][head.metric]
+        msg += (f" Best predicted {metric_spec(head.metric).label} within the limits: {m:.3f} "
+                f"{_iv(lo, hi)} at params ratio {best['r']:.2f}, {_fmt_D(best['D'])} examples "
+                f"({best['group'].name}{', extrapolated' if best['ex'] else ''}).")
+    setting = _describe(best, results, fits) if best else None
+    return Recommendation(False, msg, desc, setting=setting, predicted=setting["predicted"] if setting else {},
+                          notes=notes)
+
+
+def _answer_text(best: dict[str, Any], cons: list[Constraint]) -> tuple[str, list[str], bool]:
+    """Pass 5: the chosen setting in words, its extrapolation flags, and whether its intervals clear
+    every constraint."""
+    ex = []
+    r_lo, r_hi, D_lo, D_hi = best["range"]
+    if best["r_ex"]:
+        ex.append(f"params ratio {best['r']:.3f} is below the harshest measured ratio {r_lo:.3f}")
+    if best["d_ex"]:
+        ex.append(f"{_fmt_D(best['D'])} examples is beyond the largest measured {_fmt_D(D_hi)}")
+    conf = all(c.met(best["pred"][c.metric][1] if metric_spec(c.metric).higher_better
+                     else best["pred"][c.metric][2]) for c in cons)
+    parts = [f"{metric_spec(c.metric).label} {best['pred'][c.metric][0]:.3f} "
+             f"{_iv(best['pred'][c.metric][1], best['pred'][c.metric][2])}" for c in cons]
+    no_iv = any(not np.all(np.isfinite(best["pred"][c.metric][1:3])) for c in cons)
+    msg = (f"{best['group'].name} at params ratio {best['r']:.2f} with {_fmt_D(best['D'])} training examples"
+           + (f": predicted {', '.join(parts)}" if parts else "")
+           + ("" if conf else " (not confident: no interval to check it against)" if no_iv else
+              " (at the edge: the interval straddles a constraint; --confident asks for "
+              "a setting whose whole interval clears it)")
+           + (f". EXTRAPOLATED: {'; '.join(ex)}" if ex else ""))
+    return msg, ex, conf
+
+
+def _alternatives(best: dict[str, Any], good: list[dict], cons: list[Constraint], fits: Fits,
+                  results: pd.DataFrame | None, top: int) -> list[dict[str, Any]]:
+    """Pass 6: the best setting of up to ``top`` other groups, each compared with the answer."""
+    seen, alts = {best["group"].name}, []
+    for c in good[1:]:
+        if c["group"].name in seen:
+            continue
+        seen.add(c["group"].name)
+        alts.append({**_describe(c, results, fits), "vs_answer": _difference(best, c, cons, fits)})
+        if len(alts) >= top:
+            break
+    return alts
+
+
 def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None = None,
               max_params: float | None = None, min_mmlu: float | None = None, max_nll: float | None = None,
               max_data: float | None = None, params: float | None = None, confident: bool = False,
@@ -120,90 +279,14 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
     not just the point prediction. ``max_params`` bounds ``params_ratio`` (counting embeddings); ``params``
     fixes it instead ("my student will have this size: how much data, which supervision?").
     """
-    cons = []
     general_metric = general_metric or fits.settings.get("general_metric", "mmlu.acc")
-    if min_f1 is not None:
-        cons.append(Constraint(f1_metric, float(min_f1), "min"))
-    if min_mmlu is not None:
-        cons.append(Constraint(general_metric, float(min_mmlu), "min"))
-    if max_nll is not None:
-        cons.append(Constraint("indomain.nll", float(max_nll), "max"))
-    desc = [str(c) for c in cons]
-    if max_params is not None:
-        desc.append(f"params ratio <= {max_params:g}")
-    if max_data is not None:
-        desc.append(f"training examples <= {max_data:g}")
-    if params is not None:
-        desc.append(f"params ratio = {params:g}")
-    filters = {"supervision": supervision, "method": method, "schedule": schedule}
+    cons, desc = _constraints(f1_metric, general_metric, min_f1, min_mmlu, max_nll, max_params, max_data, params)
     notes: list[str] = []
-    cands = []
-    for g in fits.groups:
-        if any(v is not None and g.key.get(k) != v for k, v in filters.items()):
-            continue
-        needed = [c.metric for c in cons] or [m for m, mf in g.metrics.items() if mf.status == "ok"][:1]
-        missing = [m for m in needed if m not in g.metrics or g.metrics[m].status != "ok"]
-        if missing:
-            notes.append(f"{g.name}: skipped, no usable fit for {', '.join(missing)}")
-            continue
-        ok_metrics = [m for m, mf in g.metrics.items() if mf.status == "ok"]
-        r_obs = sorted({x for m in needed for x in g.metrics[m].r_levels})
-        D_obs = sorted({x for m in needed for x in g.metrics[m].D_levels})
-        r_lo, r_hi = min(r_obs), max(r_obs)
-        D_lo, D_hi = min(D_obs), max(D_obs)
-        r_grid = np.unique(np.concatenate([r_obs, np.linspace(r_lo * R_MARGIN, r_hi, n_grid)]))
-        if params is not None:
-            if not r_lo * R_MARGIN - 1e-9 <= params <= r_hi + 1e-9:
-                notes.append(f"{g.name}: params ratio {params:g} is outside the fitted range "
-                             f"[{r_lo:.3f}, {r_hi:.3f}] (+ mild margin)")
-                continue
-            r_grid = np.array([float(params)])
-        D_grid = np.unique(np.concatenate([D_obs, np.geomspace(D_lo, D_hi * D_MARGIN, n_grid)]))
-        if max_params is not None:
-            r_grid = r_grid[r_grid <= max_params + 1e-9]
-        if max_data is not None:
-            D_grid = D_grid[D_grid <= max_data + 1e-9]
-        if not len(r_grid) or not len(D_grid):
-            notes.append(f"{g.name}: no measured-range setting within the size/data limits")
-            continue
-        RR, DD = np.meshgrid(r_grid, D_grid, indexing="ij")
-        rr, dd = RR.ravel(), DD.ravel()
-        preds = {m: g.metrics[m].predict(dd, rr, ci=fits.settings.get("ci", 0.95)) for m in needed}
-        good = np.ones(len(rr), bool)
-        for c in cons:
-            mean, lo, hi = preds[c.metric]
-            spec = metric_spec(c.metric)
-            if confident and not np.isfinite(lo).any():
-                notes.append(f"{g.name}: no interval for {spec.label} (the law is exactly determined or has no "
-                             "bootstrap draws): --confident cannot check it")
-                good &= False
-                continue
-            conservative = (lo if spec.higher_better else hi) if confident else mean
-            good &= c.met(conservative) & (np.isfinite(conservative) | (not confident))
-        r_ex = rr < r_lo - 1e-9
-        d_ex = dd > D_hi + 1e-9
-        for i in range(len(rr)):
-            cands.append({"group": g, "r": float(rr[i]), "D": float(dd[i]), "good": bool(good[i]),
-                          "ex": bool(r_ex[i] or d_ex[i]), "r_ex": bool(r_ex[i]), "d_ex": bool(d_ex[i]),
-                          "pred": {m: tuple(float(v[i]) for v in preds[m]) for m in needed}, "metrics": ok_metrics,
-                          "range": (r_lo, r_hi, D_lo, D_hi)})
+    filters = {"supervision": supervision, "method": method, "schedule": schedule}
+    cands = _candidates(fits, cons, filters, n_grid, params, max_params, max_data, confident, notes)
     if not cands:
         return Recommendation(False, "no fitted group can answer these constraints: "
                               + ("; ".join(notes) or "no groups match the filters"), desc, notes=notes)
-
-    def pref(g) -> tuple:
-        return tuple(PREFERENCE[k].index(g.key[k]) if g.key.get(k) in PREFERENCE[k] else 9 for k in PREFERENCE)
-
-    def describe(c) -> dict[str, Any]:
-        g = c["group"]
-        for m in c["metrics"]:  # every fitted metric at the chosen point, not just the constrained ones
-            if m not in c["pred"]:
-                v = g.metrics[m].predict(np.array([c["D"]]), np.array([c["r"]]), ci=fits.settings.get("ci", 0.95))
-                c["pred"][m] = tuple(float(x[0]) for x in v)
-        return {**g.key, "params_ratio": round(c["r"], 4), "dataset_size": int(round(c["D"])),
-                "nearest_target": _nearest_target(results, c["r"]), "extrapolated": c["ex"],
-                "predicted": {m: {"mean": v[0], "low": v[1], "high": v[2]} for m, v in c["pred"].items()}}
-
     good = [c for c in cands if c["good"]]
     if confident and not good and any("--confident cannot check" in n for n in notes):
         return Recommendation(False, "--confident needs an interval on every constrained prediction, and the fits "
@@ -211,51 +294,17 @@ def recommend(results: pd.DataFrame | None, fits: Fits, *, min_f1: float | None 
                               "answering from point predictions. Drop --confident for a point answer, or add data "
                               "sizes, ratios or seeds.", desc, notes=notes)
     if not good:
-        # the best that is possible within the limits, measured on the first constraint
-        head = cons[0] if cons else None
-        msg = f"nothing in the fitted range (plus mild extrapolation) is predicted to meet {' and '.join(desc)}."
-        best = None
-        if head is not None:
-            sign = 1 if head.kind == "min" else -1
-            best = max(cands, key=lambda c: sign * c["pred"][head.metric][0])
-            m, lo, hi = best["pred"][head.metric]
-            msg += (f" Best predicted {metric_spec(head.metric).label} within the limits: {m:.3f} "
-                    f"{_iv(lo, hi)} at params ratio {best['r']:.2f}, {_fmt_D(best['D'])} examples "
-                    f"({best['group'].name}{', extrapolated' if best['ex'] else ''}).")
-        return Recommendation(False, msg, desc, setting=describe(best) if best else None,
-                              predicted=describe(best)["predicted"] if best else {}, notes=notes)
-    good.sort(key=lambda c: (c["ex"], round(c["r"], 6), c["D"], pref(c["group"])))
+        return _infeasible(cands, cons, desc, notes, results, fits)
+    # cheapest: inside the measured range first, then the smallest student, the least data, the simplest recipe
+    good.sort(key=lambda c: (c["ex"], round(c["r"], 6), c["D"], _preference(c["group"])))
     best = good[0]
-    s = describe(best)
-    ex = []
-    r_lo, r_hi, D_lo, D_hi = best["range"]
-    if best["r_ex"]:
-        ex.append(f"params ratio {best['r']:.3f} is below the harshest measured ratio {r_lo:.3f}")
-    if best["d_ex"]:
-        ex.append(f"{_fmt_D(best['D'])} examples is beyond the largest measured {_fmt_D(D_hi)}")
-    conf = all(c.met(best["pred"][c.metric][1] if metric_spec(c.metric).higher_better
-                      else best["pred"][c.metric][2]) for c in cons)
-    parts = [f"{metric_spec(c.metric).label} {best['pred'][c.metric][0]:.3f} "
-             f"{_iv(best['pred'][c.metric][1], best['pred'][c.metric][2])}" for c in cons]
-    no_iv = any(not np.all(np.isfinite(best["pred"][c.metric][1:3])) for c in cons)
-    msg = (f"{best['group'].name} at params ratio {best['r']:.2f} with {_fmt_D(best['D'])} training examples"
-           + (f": predicted {', '.join(parts)}" if parts else "")
-           + ("" if conf else " (not confident: no interval to check it against)" if no_iv else
-              " (at the edge: the interval straddles a constraint; --confident asks for "
-              "a setting whose whole interval clears it)")
-           + (f". EXTRAPOLATED: {'; '.join(ex)}" if ex else ""))
-    seen, alts = {best["group"].name}, []
-    for c in good[1:]:
-        if c["group"].name in seen:
-            continue
-        seen.add(c["group"].name)
-        alts.append({**describe(c), "vs_answer": _difference(best, c, cons, fits)})
-        if len(alts) >= top:
-            break
+    setting = _describe(best, results, fits)
+    msg, ex, conf = _answer_text(best, cons)
+    alts = _alternatives(best, good, cons, fits, results, top)
     same = [a for a in alts if a["vs_answer"].get("indistinguishable")]
     if same:
         msg += (". Indistinguishable at this setting (interval of the difference contains 0): "
                 + "; ".join(f"{a['supervision']}/{a['method']}/{a['schedule']} ({a['vs_answer']['text']})"
                             for a in same))
-    return Recommendation(True, msg, desc, setting=s, predicted=s["predicted"], extrapolated=ex, confident=conf,
-                          alternatives=alts, notes=notes)
+    return Recommendation(True, msg, desc, setting=setting, predicted=setting["predicted"], extrapolated=ex,
+                          confident=conf, alternatives=alts, notes=notes)

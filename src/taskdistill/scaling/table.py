@@ -60,7 +60,7 @@ def load_table(sweep: str | Path | None = None, results: str | Path | None = Non
     A sweep folder is read by ``read_sweep(path) -> DataFrame`` (the command layer passes the sweep store's
     reader; this stage never imports the sweep)."""
     if (sweep is None) == (results is None):
-        raise ResultsError("give exactly one of a sweep folder (--sweep) or a results file (--results)")
+        raise ResultsError("give exactly one of a sweep folder (SWEEP) or a results file (--results)")
     if sweep is not None:
         if not Path(sweep).is_dir():
             raise ResultsError(f"sweep folder not found: {sweep}")

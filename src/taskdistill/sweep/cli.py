@@ -3,33 +3,63 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from taskdistill import options as O
 
 sweep_app = typer.Typer(help="Run a grid of prune -> distill -> evaluate cells (resumable), plan, inspect, export.",
                         no_args_is_help=True)
 
 
+def spec_source(spec: str) -> tuple[str | None, Path | None]:
+    """``(preset, None)`` for a preset name, ``(None, path)`` for a spec YAML file; anything else is an
+    input error naming the argument."""
+    from taskdistill.errors import InputError
+    from taskdistill.sweep.spec import PRESETS
+
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return None, path
+    if spec in PRESETS:
+        return spec, None
+    raise InputError("SPEC", f"{spec!r} is neither a preset ({', '.join(PRESETS)}) nor a spec YAML file")
+
+
+def spec_file(spec: str) -> Path:
+    """The YAML file behind SPEC (a preset's file inside the package, or the given path)."""
+    from taskdistill.sweep.spec import preset_path
+
+    preset, path = spec_source(spec)
+    return path if path is not None else preset_path(preset)
+
+
 @sweep_app.command("run")
 def sweep_run(
-    spec_path: Path = typer.Argument(..., help="sweep spec YAML (e.g. configs/quickstart.yaml)"),
-    out: Path | None = typer.Option(None, "--out", "-o", help="sweep folder (default runs/<name>)"),
-    executor: str | None = typer.Option(None, "--executor", help="local or ray (default: from the spec)"),
-    workers: int | None = typer.Option(None, "--workers", "-j", help="parallel cells (local processes / Ray CPUs)"),
-    memory_gb: float | None = typer.Option(None, "--memory-gb", help="memory budget bounding local workers"),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)"),
-    retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="rerun cells that failed"),
-    new: bool = typer.Option(False, "--new", help="if the folder holds a sweep with another spec, start a new "
-                             "folder next to it (<folder>-2, -3, ...) instead of refusing"),
-    stages: str = typer.Option("taskdistill.sweep.stages:RealStages", "--stages", hidden=True,
-                               help="stage implementation module:Class (tests plug placeholders in here)"),
+    spec: O.Spec,
+    out: O.Out = None,
+    executor: O.ExecutorOpt = None,
+    workers: O.Workers = None,
+    memory_gb: Annotated[float | None, typer.Option(
+        "--memory-gb", help="Memory budget (GB) bounding the local workers (default: the spec's).")] = None,
+    address: O.Address = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
+                                               help="Rerun cells that failed before.")] = True,
+    new: Annotated[bool, typer.Option("--new", help="If OUT holds a sweep of another spec, start a new folder "
+                                      "next to it (<folder>-2, -3, ...) instead of refusing.")] = False,
+    stages: Annotated[str, typer.Option("--stages", hidden=True, help="Stage implementation module:Class "
+                                        "(tests plug placeholders in here).")] = "taskdistill.sweep.stages:RealStages",
 ) -> None:
-    """Run every cell of a sweep that is not done yet (a rerun resumes; finished stages are reused)."""
+    """Run every cell of a sweep that is not done yet (a rerun resumes; finished stages are reused).
+    OUT is the sweep folder (default runs/<name>)."""
     from taskdistill.console import quiet
     from taskdistill.sweep.executors import failed_cells, run_sweep
     from taskdistill.sweep.runner import spec_difference
     from taskdistill.sweep.spec import load_spec
 
+    executor = O.value(executor)
+    spec_path = spec_file(spec)
     spec = load_spec(spec_path)
     sweep_dir = out or Path("runs") / spec.name
     if new:
@@ -53,8 +83,9 @@ def sweep_run(
 
 
 @sweep_app.command("status")
-def sweep_status_cmd(sweep_dir: Path = typer.Argument(..., help="sweep folder"),
-                     cells: bool = typer.Option(True, "--cells/--summary", help="list every cell")) -> None:
+def sweep_status_cmd(sweep_dir: O.SweepDir,
+                     cells: Annotated[bool, typer.Option("--cells/--summary", help="List every cell, or only the "
+                                                         "summary.")] = True) -> None:
     """Done / running / failed / pending cells and an ETA from the measured stage times."""
     from taskdistill.sweep.status import print_status
 
@@ -62,9 +93,8 @@ def sweep_status_cmd(sweep_dir: Path = typer.Argument(..., help="sweep folder"),
 
 
 @sweep_app.command("export")
-def sweep_export(sweep_dir: Path = typer.Argument(..., help="sweep folder"),
-                 out: Path = typer.Option(..., "--out", "-o", help="results.csv or results.parquet")) -> None:
-    """Write the results table (one row per evaluated model) as CSV or parquet."""
+def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
+    """Write the results table (one row per evaluated model) to OUT: results.csv or results.parquet."""
     from taskdistill.checks import check_out_file
     from taskdistill.sweep.store import export_results
 
@@ -74,13 +104,13 @@ def sweep_export(sweep_dir: Path = typer.Argument(..., help="sweep folder"),
 
 
 @sweep_app.command("plan")
-def sweep_plan(spec_path: Path = typer.Argument(..., help="sweep spec YAML (e.g. configs/paper.yaml)")) -> None:
+def sweep_plan(spec: O.Spec) -> None:
     """Validate a spec and print how many stages of each kind it needs and an estimated cost; runs nothing."""
     from taskdistill.sweep.plan import plan_sweep, print_plan
     from taskdistill.sweep.spec import load_spec
 
-    spec = load_spec(spec_path)
-    print_plan(plan_sweep(spec), str(spec_path))
+    spec_path = spec_file(spec)
+    print_plan(plan_sweep(load_spec(spec_path)), str(spec_path))
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,8 @@ from taskdistill.sweep.spec import SweepSpec
 
 # Bump a stage's version when its node semantics change, so old cached nodes are not reused.
 # distill 2: blended supervision also trains on the answer-only rows (DistillConfig.label_mix).
-STAGE_VERSIONS = {"data": 1, "pool": 1, "teacher": 1, "annotate": 1, "prune": 1, "distill": 2, "evaluate": 1}
+STAGE_VERSIONS = {"data": 1, "pool": 1, "teacher": 1, "annotate": 1, "prune": 1, "distill": 2, "evaluate": 1,
+                  "transfer": 1}  # transfer: a model scored on a transfer set (sweep/transfer.py)
 STAGE_ORDER = ("data", "pool", "teacher", "annotate", "prune", "distill", "evaluate")
 
 
@@ -119,15 +120,16 @@ def _shared_nodes(spec: SweepSpec) -> dict[str, Node]:
                          "task": task_params(spec)})
     pool = Node("pool", {"max_size": max(spec.grid.dataset_size), "seed": spec.data.subsample_seed},
                 (("data", data),))
-    teacher = Node("teacher", {"base": spec.teacher.base, "prepare": spec.teacher.prepare}, (("data", data),))
+    teacher = Node("teacher", {"base": spec.teacher.base, "prepare": spec.teacher.prepare.given()},
+                   (("data", data),))
     annotate = Node("annotate", {"k": spec.annotate.k, "formats": sorted(spec.annotate.formats),
-                                 "options": spec.annotate.options},
+                                 "options": spec.annotate.options.model_dump(mode="json", exclude_unset=True)},
                     (("teacher", teacher), ("data", pool)))
     return {"data": data, "pool": pool, "teacher": teacher, "annotate": annotate}
 
 
 def _evaluate(spec: SweepSpec, model: Node, data: Node) -> Node:
-    return Node("evaluate", {"eval": spec.eval}, (("model", model), ("data", data)))
+    return Node("evaluate", {"eval": spec.eval_settings()}, (("model", model), ("data", data)))
 
 
 def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: int, target: float,
@@ -140,7 +142,8 @@ def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: in
     model = shared["teacher"]
     for step in steps:
         prune = Node("prune", {"target": step, "strategy": spec.prune.strategy, "method": spec.prune.method,
-                               "calib_n": spec.prune.calib_n, "options": spec.prune.options},
+                               "calib_n": spec.prune.calib_n,
+                               "options": spec.prune.options.model_dump(mode="json", exclude_unset=True)},
                      (("model", model), ("teacher", shared["teacher"]), ("data", shared["pool"])))
         model = Node("distill", {"method": method, "supervision": supervision, "seed": seed,
                                  "dataset_size": dataset_size, "steps": budget, "config": distill_cfg},

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from taskdistill.cache import ENV_HOME, home
+from taskdistill.progress import make_progress
 from taskdistill.sweep.dag import Cell, Node
 from taskdistill.sweep.runner import (
     DEFAULT_STAGES,
@@ -78,12 +78,6 @@ def _cell_task(spec_json: dict[str, Any], sweep_dir: str, cell_id: str, stages_r
     return cell_id, run_cell(spec, cell, Store(sweep_dir), load_stages(stages_ref))
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=console,
-                    disable=console.quiet)
-
-
 EXECUTORS = ("local", "ray")
 
 
@@ -129,8 +123,13 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
 
     check_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb, stages=stages)
     with output_lock(sweep_dir):
-        return _run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
-                          address=address, stages=stages, retry_failed=retry_failed, quiet=quiet)
+        counts = _run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
+                            address=address, stages=stages, retry_failed=retry_failed, quiet=quiet)
+        from taskdistill.sweep.transfer import run_transfer
+
+        # every finished model on every transfer set (cached per model x file: only new pairs cost)
+        run_transfer(spec, sweep_dir, stages, console=Console(stderr=True, quiet=quiet))
+        return counts
 
 
 def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, workers: int | None,
@@ -157,7 +156,7 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     if executor == "local" and workers == 1:
         stage_impl = load_stages(stages)
         failed: dict[str, str] = {}
-        with _progress(console) as prog:
+        with make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells", total=total, completed=already, counts="")
             for cell in todo:
                 prog.update(task, description=cell.label())
@@ -170,14 +169,14 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
                 prog.update(task, advance=1, counts=_fmt(counts))
         return counts
 
-    spec_json = spec.model_dump(mode="json")
+    spec_json = spec.to_json()  # the workers rebuild the same nodes (and cell ids) from it
     args = [(spec_json, str(sweep_dir), c.cell_id, stages, str(home()), ex.threads) for c in todo]
     if executor == "local":
         n = plan_workers(spec, workers, memory_gb)
         console.print(f"{n} local worker process(es) (asked {workers}, memory budget "
                       f"{memory_gb or 0.8 * total_memory_gb():.1f} GB, ~{estimate_worker_gb(spec):.1f} GB each)")
         with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool, \
-                _progress(console) as prog:
+                make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells", total=total, completed=already, counts="")
             futures = {pool.submit(_cell_task, *a) for a in args}
             while futures:
@@ -212,7 +211,7 @@ def _run_ray(args, address, workers, console, total, already, counts) -> dict[st
     try:
         task_fn = ray.remote(num_cpus=1, max_retries=0)(_cell_task)
         pending = [task_fn.remote(*a) for a in args]
-        with _progress(console) as prog:
+        with make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells (ray)", total=total, completed=already, counts="")
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)

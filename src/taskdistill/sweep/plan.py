@@ -71,9 +71,8 @@ class Plan:
 
 def _eval_seconds(spec: SweepSpec) -> float:
     """Seconds of one evaluation of a teacher-sized model (in-domain rows + MMLU questions)."""
-    rows = spec.eval.get("limit") or DEFAULT_EVAL_ROWS
-    mmlu = spec.eval.get("mmlu_n", DEFAULT_MMLU_N)
-    mmlu = MMLU_ALL if mmlu == "all" else int(mmlu)
+    rows = spec.eval.limit or DEFAULT_EVAL_ROWS
+    mmlu = MMLU_ALL if spec.eval.mmlu_n == "all" else spec.eval.mmlu_n
     return int(rows) * COST["eval_per_row"] + mmlu * COST["eval_per_question"]
 
 
@@ -88,13 +87,12 @@ def plan_sweep(spec: SweepSpec) -> Plan:
               "importance": len(importance_states), "prune": by_stage["prune"],
               "distill": by_stage["distill"], "eval": by_stage["evaluate"]}
 
-    prep = spec.teacher.prepare
-    prep_steps = int(prep.get("steps", 100))
-    prep_batch = int(prep.get("batch_size", 8)) * int(prep.get("grad_accum", 1))
+    prep = spec.teacher.prepare.train
+    prep_steps, prep_batch = prep.steps, prep.batch_size * prep.grad_accum
     rows = max(spec.grid.dataset_size)
     cot_rows = rows if "cot" in spec.annotate.formats else 0
-    if "cot_limit" in spec.annotate.options:
-        cot_rows = min(cot_rows, int(spec.annotate.options["cot_limit"]))
+    if spec.annotate.options.cot_limit is not None:
+        cot_rows = min(cot_rows, spec.annotate.options.cot_limit)
 
     def size(node) -> float:  # the node's model as a fraction of the teacher
         return float(node.params.get("target", 1.0))
@@ -102,7 +100,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     def distill_target(node) -> float:
         return size(node.input("student"))
 
-    batch = int(spec.distill.get("batch_size", 8)) * int(spec.distill.get("grad_accum", 1))
+    batch = spec.distill.batch_size * spec.distill.grad_accum
     seconds = {
         "prepare": counts["prepare"] * prep_steps * prep_batch * COST["prepare_per_example"],
         "annotate": counts["annotate"] * (rows * COST["annotate_per_row"]
@@ -118,12 +116,36 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                     for n in nodes if n.stage == "evaluate"),
     }
     notes = [f"training budget: {spec.budget_unit}"
-             + (f" ({spec.distill.get('epochs', 1)} per distillation over the cell's D rows; steps per "
+             + (f" ({spec.distill.epochs or 1:g} per distillation over the cell's D rows; steps per "
                 f"distillation by D: " + ", ".join(f"{d}: {spec.distill_steps(d)}" for d in spec.grid.dataset_size)
                 + ")" if spec.budget_unit == "epochs" else
-                f" ({spec.distill['steps']} per distillation whatever D is: the data axis is confounded "
+                f" ({spec.distill.steps} per distillation whatever D is: the data axis is confounded "
                 "with training length)")]
+    notes += _transfer_notes(spec, nodes)
     return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes)
+
+
+def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
+    """One line per transfer set (eval.transfer): found or not, and the cost of scoring every model on it
+    (the same per-row cost as the in-domain evaluation; not in the total above)."""
+    out = []
+    models = [n.input("model") for n in nodes if n.stage == "evaluate"]
+    models = list({m.key: m for m in models}.values())
+    for ts in spec.transfer_sets:
+        if not ts.found():
+            out.append(f"transfer set {ts.name}: no file at {ts.split} (skipped)")
+            continue
+        if ts.path().suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            rows = pq.read_metadata(ts.path()).num_rows
+        else:  # CSV: lines less the header (a quoted newline counts twice: an estimate); JSONL: lines
+            with open(ts.path(), "rb") as fh:
+                rows = sum(1 for _ in fh) - (ts.path().suffix == ".csv")
+        sec = sum(rows * COST["eval_per_row"] * (1.0 if m.stage == "teacher" else float(
+            m.input("student").params.get("target", 1.0))) for m in models)
+        out.append(f"transfer set {ts.name}: {len(models)} models x ~{rows} rows, ~{_fmt_seconds(sec)} more")
+    return out
 
 
 def _fmt_seconds(s: float) -> str:

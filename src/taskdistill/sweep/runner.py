@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from taskdistill.cache import atomic_dir, atomic_write_json, clean_stale_tmp, home
+from taskdistill.cache import atomic_dir, atomic_write_json, clean_stale_tmp, home, work_dir
 from taskdistill.config import ConfigError
 from taskdistill.sweep.dag import Cell, Node, expand
 from taskdistill.sweep.spec import SweepSpec, check_data
@@ -147,7 +147,7 @@ class NodeRunner:
             self.on_stage(node, "start")
             fn = getattr(self.stages, node.stage)
             t0 = time.perf_counter()
-            work = nodes_root() / ".work" / node.key  # stable across attempts: stages resume from it
+            work = work_dir(final)  # stable across attempts: stages resume from it
             with atomic_dir(final) as tmp:
                 result = fn(node.params, inputs, tmp, work=work) or {}
                 result = _relocate(result, str(tmp), str(final))
@@ -177,6 +177,16 @@ def _versions() -> dict[str, str]:
     return versions()
 
 
+def _runtime() -> dict[str, Any]:
+    """Threads, CPU kernels and BLAS (docs/reproducibility.md); the stages' thread count is the executors' setting."""
+    from taskdistill.info import runtime
+
+    out = runtime()
+    if os.environ.get(THREADS_ENV):
+        out["torch_threads"] = int(os.environ[THREADS_ENV])
+    return out
+
+
 def _brief(params: dict[str, Any]) -> dict[str, Any]:
     """Node settings for a result row's provenance: the task by name and hash (its definition is in the
     sweep folder's task.yaml and in the data node)."""
@@ -192,9 +202,10 @@ def _provenance(spec: SweepSpec, cell: Cell, runner: NodeRunner, result: dict[st
         "sweep": spec.name,
         "task": {"name": task.name, "hash": task.hash},
         "nodes": [{"stage": n.stage, "key": n.key, "params": _brief(n.params)} for n in chain],
-        "spec": spec.model_dump(mode="json"),
+        "spec": spec.to_json(),
         "git_commit": git_commit(),
         "versions": _versions(),
+        "runtime": _runtime(),
         "host": os.uname().nodename,
     }
     teacher = next(n for n in chain if n.stage == "teacher")
@@ -259,9 +270,9 @@ def register(spec: SweepSpec, sweep_dir: str | Path) -> tuple[Store, list[Cell]]
     from taskdistill.cache import atomic_write_text
 
     atomic_write_text(sweep_dir / "task.yaml", task_yaml(spec))
-    atomic_write_json(sweep_dir / "spec.json", {**spec.model_dump(mode="json"), "task_name": task.name,
+    atomic_write_json(sweep_dir / "spec.json", {**spec.to_json(), "task_name": task.name,
                                                 "task_hash": task.hash})
-    store.set_meta("spec", spec.model_dump(mode="json"))
+    store.set_meta("spec", spec.to_json())
     store.set_meta("home", str(home()))
     store.register_cells([{"cell_id": c.cell_id, "idx": i, "label": c.label(), "settings": c.settings,
                            "node_key": c.node.key, "stages": [n.key for n in c.node.ancestors()]}
@@ -280,7 +291,8 @@ def clean_stale_nodes() -> list[Path]:
 
 def spec_difference(spec: SweepSpec, sweep_dir: str | Path) -> list[str] | None:
     """Fields (dotted) in which ``spec`` differs from the spec stored in ``sweep_dir``; None if the folder
-    holds no sweep. ``execution`` (how cells run, not what they compute) never counts."""
+    holds no sweep. ``execution`` (how cells run, not what they compute) and ``eval.transfer`` (extra scoring
+    of the same models, stored beside the rows) never count."""
     old = Path(sweep_dir) / "spec.json"
     if not old.is_file():
         return None
@@ -288,13 +300,13 @@ def spec_difference(spec: SweepSpec, sweep_dir: str | Path) -> list[str] | None:
         prev = json.loads(old.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{old}: unreadable ({exc}); this folder is not a usable sweep folder") from None
-    new = {**spec.model_dump(mode="json"), "task_name": spec.task_obj.name, "task_hash": spec.task_obj.hash}
+    new = {**spec.to_json(), "task_name": spec.task_obj.name, "task_hash": spec.task_obj.hash}
 
     def diff(a, b, prefix=""):
         if isinstance(a, dict) and isinstance(b, dict):
             out = []
             for k in sorted(set(a) | set(b)):
-                if prefix == "" and k == "execution":
+                if (prefix, k) in (("", "execution"), ("eval.", "transfer")):  # transfer sets only add work
                     continue
                 out += diff(a.get(k), b.get(k), f"{prefix}{k}.")
             return out

@@ -15,9 +15,12 @@ The training budget of a cell is a number of epochs over its ``dataset_size`` ro
 really sees more data. ``distill.steps`` (a fixed number of steps whatever D is) is still accepted,
 but then the data axis is confounded with training length; set one of the two, never both.
 
-Stage sections that belong to other stages (``teacher.prepare``, ``distill``, ``eval``) are kept as
-plain mappings here and validated by that stage's own config model when the sweep is expanded, so a
-typo still fails early and names its field, but this module does not have to mirror every option.
+Each stage section IS that stage's own config model (``teacher.prepare``: ``TeacherConfig``;
+``annotate.options``: ``AnnotateOptions``; ``prune``: ``PruneConfig``; ``distill``: ``DistillConfig``
+less the axes, plus the budget; ``eval``: ``EvalConfig``), so an unknown key or a bad value fails when
+the spec is read, naming the file and the field. A node's settings are the values the spec *gave*
+(``exclude_unset``), as they were when these sections were plain mappings, so cache keys stay put;
+``SweepSpec.to_json`` is the stored form that round-trips them.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from taskdistill.config import ConfigError, StrictModel, load_yaml
+from taskdistill.distill.config import DistillConfig
+from taskdistill.evaluate.config import EvalConfig
+from taskdistill.prune.config import PruneConfig
 from taskdistill.task import BUILTIN, DEFAULT_TASK, Task, TaskError, load_task
+from taskdistill.teacher.config import AnnotateOptions, TeacherConfig
 
 Method = Literal["logit", "lora"]
 Supervision = Literal["label", "cot", "blended"]
@@ -80,7 +88,7 @@ class Grid(StrictModel):
 
 class TeacherSettings(StrictModel):
     base: str = Field(description="model spec: registry name, checkpoint folder, tiny:<arch>")
-    prepare: dict[str, Any] = Field(default_factory=dict, description="teacher.prepare config")
+    prepare: TeacherConfig = Field(default_factory=TeacherConfig, description="teacher.prepare config")
     evaluate: bool = Field(True, description="add the teacher's own result row (target 1.0)")
 
 
@@ -95,16 +103,14 @@ class AnnotateSettings(StrictModel):
 
     k: int = Field(20, ge=1, description="top-k teacher logits kept per position")
     formats: list[Literal["label", "cot"]] = Field(default_factory=lambda: ["label", "cot"], min_length=1)
-    options: dict[str, Any] = Field(default_factory=dict, description="extra keyword arguments of annotate()")
+    options: AnnotateOptions = Field(default_factory=AnnotateOptions, description="the other settings of annotate()")
 
 
-class PruneSettings(StrictModel):
-    strategy: str = Field("combined", description="combined (depth+width), width or depth")
-    method: str = Field("activation", description="importance method")
-    calib_n: int = Field(32, ge=1, description="calibration headlines for importance scores")
+class PruneSettings(PruneConfig):
+    """``PruneConfig`` plus the chain an iterative schedule prunes through."""
+
     iterative_steps: list[float] | None = Field(
         None, description="targets an iterative chain passes through (default: the target axis)")
-    options: dict[str, Any] = Field(default_factory=dict, description="extra keyword arguments of prune_model()")
 
     @field_validator("iterative_steps")
     @classmethod
@@ -115,6 +121,44 @@ class PruneSettings(StrictModel):
             if not 0.0 < t < 1.0:
                 raise ValueError(f"iterative steps are fractions in (0, 1), got {t}")
         return sorted(set(v), reverse=True)
+
+
+AXES = ("method", "supervision", "seed")
+
+
+class DistillSettings(DistillConfig):
+    """``DistillConfig`` fields fixed for every cell, plus the budget of ONE iterative step: ``epochs``
+    (default 1) passes over the cell's D rows, or ``steps`` (fixed whatever D is). ``method``,
+    ``supervision`` and ``seed`` are grid axes and may not be set here; the warm-up is checked against
+    each cell's steps (``check_data``)."""
+
+    # the axes: set per cell, never here (and never dumped)
+    method: Literal["logit", "lora"] = Field("logit", exclude=True)
+    supervision: Literal["label", "cot", "blended", "sft"] = Field("blended", exclude=True)
+    seed: int = Field(0, exclude=True)
+    steps: int | None = Field(None, ge=1, description="fixed optimizer steps per distillation (not with epochs)")
+    epochs: float | None = Field(None, gt=0, description="passes over the cell's D rows per distillation")
+
+    @model_validator(mode="after")
+    def _check(self) -> DistillSettings:  # replaces DistillConfig._check: steps are known per cell only
+        axes = [k for k in AXES if k in self.model_fields_set]
+        if axes:
+            raise PydanticCustomError("axis", "{axis} is a grid axis; set it under grid.{axis}", {"axis": axes[0]})
+        if self.steps is not None and self.epochs is not None:
+            raise PydanticCustomError("budget", "set either 'epochs' (budget grows with D) or 'steps' (fixed), "
+                                      "not both")
+        return self  # the rest (lora_targets for lora cells, warm-up < steps) is checked per cell
+
+    def given(self) -> dict[str, Any]:
+        """The fields the spec set, without the budget (the distill node's ``config``)."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"steps", "epochs"})
+
+
+class EvalSettings(EvalConfig):
+    """``EvalConfig`` plus ``transfer``: labelled files every model is also scored on
+    (``evaluate.transfer``; not an ``evaluate_model`` option, and not part of the evaluate node)."""
+
+    transfer: list[dict[str, Any]] | None = None
 
 
 class ExecutionSettings(StrictModel):
@@ -135,11 +179,36 @@ class SweepSpec(StrictModel):
     data: DataSettings = DataSettings()
     annotate: AnnotateSettings = AnnotateSettings()
     prune: PruneSettings = PruneSettings()
-    distill: dict[str, Any] = Field(default_factory=dict, description="distill.config.DistillConfig fields "
-                                    "plus 'epochs' (default 1): the budget of ONE iterative step, in passes "
-                                    "over the cell's D rows; or 'steps' (fixed whatever D is)")
-    eval: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of evaluate_model()")
+    distill: DistillSettings = Field(default_factory=DistillSettings, description="distill.config.DistillConfig "
+                                     "fields plus 'epochs' (default 1): the budget of ONE iterative step, in "
+                                     "passes over the cell's D rows; or 'steps' (fixed whatever D is)")
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="evaluate.config.EvalConfig fields "
+                               "(evaluate_model()), plus 'transfer': labelled files every model is also scored "
+                               "on (evaluate.transfer)")
     execution: ExecutionSettings = ExecutionSettings()
+
+    def eval_settings(self) -> dict[str, Any]:
+        """The ``eval`` section without ``transfer`` (the evaluate node's settings: transfer sets are scored
+        by their own nodes, so listing one never changes the synthetic evaluation's key)."""
+        return self.eval.model_dump(mode="json", exclude_unset=True, exclude={"transfer"})
+
+    @cached_property
+    def transfer_sets(self):
+        """``eval.transfer`` as ``evaluate.transfer.TransferSet`` objects (empty when none)."""
+        from taskdistill.evaluate.transfer import parse_sets
+
+        return parse_sets(self.eval.transfer)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as JSON, each stage section as the spec gave it (the form stored in a sweep folder and
+        sent to workers): ``SweepSpec.model_validate(spec.to_json())`` builds the same nodes and keys."""
+        raw = self.model_dump(mode="json")
+        raw["teacher"]["prepare"] = self.teacher.prepare.given()
+        raw["annotate"]["options"] = self.annotate.options.model_dump(mode="json", exclude_unset=True)
+        raw["prune"]["options"] = self.prune.options.model_dump(mode="json", exclude_unset=True)
+        raw["distill"] = self.distill.model_dump(mode="json", exclude_unset=True)
+        raw["eval"] = self.eval.model_dump(mode="json", exclude_unset=True)
+        return raw
 
     @field_validator("name")
     @classmethod
@@ -161,12 +230,6 @@ class SweepSpec(StrictModel):
         if "cot" in self.grid.supervision or "blended" in self.grid.supervision:
             if "cot" not in self.annotate.formats:
                 raise ValueError("supervision cot/blended needs teacher traces: add 'cot' to annotate.formats")
-        if "epochs" in self.distill and "steps" in self.distill:
-            raise ValueError("distill: set either 'epochs' (budget grows with D) or 'steps' (fixed), not both")
-        if "epochs" in self.distill:
-            e = self.distill["epochs"]
-            if isinstance(e, bool) or not isinstance(e, int | float) or not e > 0:
-                raise ValueError(f"distill.epochs must be a number > 0, got {e!r}")
         return self
 
     # -- the task -----------------------------------------------------------------------------------
@@ -179,19 +242,24 @@ class SweepSpec(StrictModel):
     @property
     def budget_unit(self) -> Literal["epochs", "steps"]:
         """``epochs`` (steps grow with D; the default) or ``steps`` (fixed, the old behaviour)."""
-        return "steps" if "steps" in self.distill else "epochs"
+        return "steps" if self.distill.steps is not None else "epochs"
 
     def distill_steps(self, dataset_size: int) -> int:
         """Optimizer steps of ONE iterative distillation step of a cell with ``dataset_size`` rows."""
-        if self.budget_unit == "steps":
-            return int(self.distill["steps"])
-        epochs = float(self.distill.get("epochs", 1.0))
-        per_step = int(self.distill.get("batch_size", 8)) * int(self.distill.get("grad_accum", 1))
+        if self.distill.steps is not None:
+            return self.distill.steps
+        epochs = self.distill.epochs if self.distill.epochs is not None else 1.0
+        per_step = self.distill.batch_size * self.distill.grad_accum
         return max(1, math.ceil(epochs * dataset_size / per_step))
 
     def distill_config(self) -> dict[str, Any]:
-        """The ``distill`` section without the budget keys (those are set per cell)."""
-        return {k: v for k, v in self.distill.items() if k not in ("steps", "epochs")}
+        """The ``distill`` section as given, without the budget keys (those are set per cell)."""
+        return self.distill.given()
+
+    def cell_config(self, *, method: str, supervision: str, seed: int, steps: int) -> DistillConfig:
+        """The ``DistillConfig`` of one distillation of a cell."""
+        return DistillConfig(**self.distill_config(), method=method, supervision=supervision, seed=seed,
+                             steps=steps)
 
     def iterative_chain(self, target: float) -> list[float]:
         """Targets an iterative schedule prunes through on its way to ``target`` (mildest first)."""
@@ -229,7 +297,7 @@ def load_spec(path: str | Path, *, task: str | None = None, data: str | None = N
     spec = load_yaml(path, SweepSpec)
     spec = resolve_paths(spec, path.parent, source=str(path))
     if task is not None or data is not None:
-        raw = spec.model_dump(mode="json")
+        raw = spec.to_json()
         if task is not None:
             raw["task"] = task
         if data is not None:
@@ -241,7 +309,24 @@ def load_spec(path: str | Path, *, task: str | None = None, data: str | None = N
             spec = _label_only_without_rationales(spec)
     check_data(spec, source=str(path))
     validate_stage_sections(spec, source=str(path))
-    return spec
+    return _resolve_transfer(spec, source=str(path), other_task=task is not None)
+
+
+def _resolve_transfer(spec: SweepSpec, source: str, other_task: bool = False) -> SweepSpec:
+    """Transfer-set paths made absolute against the working directory; a missing required file refused.
+    ``other_task`` (``--task``): sets labelled for a task that does not fit the new one are dropped (the
+    description says so) instead of refused."""
+    from taskdistill.evaluate.transfer import parse_sets, resolve_sets
+
+    if spec.eval.transfer is None:
+        return spec
+    sets, dropped = resolve_sets(parse_sets(spec.eval.transfer, source), Path.cwd(), spec.task_obj, source,
+                                 drop_foreign=other_task)
+    raw = spec.to_json()
+    raw["eval"]["transfer"] = [s.model_dump(mode="json", exclude_defaults=True) for s in sets]
+    if dropped:
+        raw["description"] += f" (transfer sets {', '.join(dropped)} skipped: labelled for another task)"
+    return SweepSpec.model_validate(raw)
 
 
 def _label_only_without_rationales(spec: SweepSpec) -> SweepSpec:
@@ -279,7 +364,7 @@ def resolve_paths(spec: SweepSpec, base: Path, source: str = "<spec>") -> SweepS
         if not p.is_absolute():
             update["data"] = spec.data.model_copy(update={"path": str((base / p).resolve())})
     if update:
-        spec = SweepSpec.model_validate({**spec.model_dump(mode="json"),
+        spec = SweepSpec.model_validate({**spec.to_json(),
                                          **{k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v)
                                             for k, v in update.items()}})
     try:
@@ -341,64 +426,24 @@ def check_data(spec: SweepSpec, source: str = "<spec>") -> None:
                           "DIR`, then data.path: DIR)")
     for d in spec.grid.dataset_size:
         steps = spec.distill_steps(d)
-        warm = int(spec.distill.get("warmup_steps", 10))
+        warm = spec.distill.warmup_steps
         if steps > 1 and warm >= steps:
             raise ConfigError(f"{source}: field 'distill.warmup_steps': {warm} warmup steps but a cell with "
                               f"D={d} trains {steps} steps per distillation ({spec.budget_unit}); lower it")
 
 
-def _raise(source: str, section: str, exc) -> None:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-        got = f" (got {err['input']!r})" if err.get("type") != "extra_forbidden" and "input" in err \
-            and not isinstance(err["input"], dict) else ""
-        parts.append(f"field '{section}.{loc}': {err['msg']}{got}")
-    raise ConfigError(f"{source}: invalid SweepSpec: " + "; ".join(parts)) from exc
-
-
-AXIS_KEYS = ("method", "supervision", "seed")
-
-
 def validate_stage_sections(spec: SweepSpec, source: str = "<spec>") -> None:
-    """Check the free-form stage sections against their stage's own config model, so a typo in
-    ``distill`` or ``teacher.prepare`` fails before any work starts and names its field."""
+    """Check what the section models cannot check alone: the ``distill`` section with each grid method
+    and supervision and the smallest cell's steps makes a valid ``DistillConfig``."""
     from pydantic import ValidationError
 
-    for key in AXIS_KEYS:
-        if key in spec.distill:
-            raise ConfigError(f"{source}: field 'distill.{key}': is a grid axis; set it under grid.{key}")
-    import inspect
-
-    from taskdistill.distill.config import DistillConfig
-    from taskdistill.evaluate.record import evaluate_model
-    from taskdistill.teacher.annotate import annotate
-    from taskdistill.teacher.config import GenerationConfig, TeacherConfig
-
-    # the budget keys are set per cell; validate the rest with the smallest cell's steps
-    distill = {**spec.distill_config(), "steps": spec.distill_steps(min(spec.grid.dataset_size))}
-    checks = [("distill", DistillConfig, distill), ("teacher.prepare", TeacherConfig, spec.teacher.prepare)]
-    if "gen" in spec.annotate.options:
-        checks.append(("annotate.options.gen", GenerationConfig, spec.annotate.options["gen"]))
-    for section, model, values in checks:
-        try:
-            model.model_validate(values)
-        except ValidationError as exc:
-            _raise(source, section, exc)
-    fixed = {"teacher_dir", "dataset_dir", "k", "formats", "quiet", "task", "allow_other_data"}
-    allowed = set(inspect.signature(annotate).parameters) - fixed
-    for key in spec.annotate.options:
-        if key not in allowed:
-            raise ConfigError(f"{source}: field 'annotate.options.{key}': not an option of annotate(); "
-                              f"choose from {sorted(allowed)}")
-    fixed = {"model_or_spec", "split_path", "progress", "tokenizer", "task"}
-    allowed = set(inspect.signature(evaluate_model).parameters) - fixed
-    for key in spec.eval:
-        if key not in allowed:
-            raise ConfigError(f"{source}: field 'eval.{key}': not an option of evaluate_model(); "
-                              f"choose from {sorted(allowed)}")
-    if "mmlu_n" in spec.eval:
-        v = spec.eval["mmlu_n"]
-        if not (v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)):
-            raise ConfigError(f"{source}: field 'eval.mmlu_n': {v!r} is not a number of MMLU questions; "
-                              "use a count, 'all', or 0 to skip MMLU")
+    steps = spec.distill_steps(min(spec.grid.dataset_size))
+    for method in spec.grid.method:
+        for supervision in spec.grid.supervision:
+            try:
+                spec.cell_config(method=method, supervision=supervision, seed=spec.grid.seed[0], steps=steps)
+            except ValidationError as exc:
+                parts = [f"field 'distill.{'.'.join(str(p) for p in e['loc']) or '<root>'}': {e['msg']}"
+                         for e in exc.errors()]
+                raise ConfigError(f"{source}: invalid SweepSpec: {'; '.join(parts)} (cells with method {method}, "
+                                  f"supervision {supervision}, {steps} steps)") from exc

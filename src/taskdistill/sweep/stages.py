@@ -60,6 +60,13 @@ def param_counts(model_dir: str | Path) -> tuple[int, int]:
     return count_params(model), count_params(model, non_embedding=True)
 
 
+def given(model, raw: dict) -> dict[str, Any]:
+    """``raw`` validated by the config ``model``, as keyword arguments: only the fields ``raw`` names,
+    as typed values (a node's settings hold what the spec gave; the defaults are the function's own)."""
+    cfg = model.model_validate(raw)
+    return {k: getattr(cfg, k) for k in cfg.model_fields_set}
+
+
 def task_of(inputs: dict) -> Task:
     """The task of a node, from its data input (the data or pool node's result)."""
     return Task.model_validate(inputs["data"]["task"])
@@ -93,12 +100,10 @@ def check_split(path: Path, task: Task) -> None:
 
 
 def _read_train(path: Path):
-    import pandas as pd
+    """The train split's rows as stored (every column, unchanged: the pool copies them on)."""
+    from taskdistill.data.loader import read_table, split_file
 
-    f = path / "train.parquet"
-    if not f.is_file():
-        raise StageError(f"{path}: no train.parquet; a dataset folder needs train/validation/test.parquet")
-    return pd.read_parquet(f)
+    return read_table(split_file(path, "train"))[0]
 
 
 class RealStages:
@@ -151,18 +156,16 @@ class RealStages:
         from taskdistill.teacher.config import TeacherConfig
         from taskdistill.teacher.prepare import prepare_teacher
 
-        path = prepare_teacher(params["base"], inputs["data"]["path"], TeacherConfig(**params["prepare"]),
-                               task=task_of(inputs), quiet=self.quiet)
+        cfg = TeacherConfig.model_validate(params["prepare"])
+        path = prepare_teacher(params["base"], inputs["data"]["path"], cfg, task=task_of(inputs), quiet=self.quiet)
         total, nonemb = param_counts(path)
         return {"path": str(path), "params": total, "params_nonemb": nonemb}
 
     def annotate(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
         from taskdistill.teacher.annotate import annotate
-        from taskdistill.teacher.config import GenerationConfig
+        from taskdistill.teacher.config import AnnotateOptions
 
-        options = dict(params["options"])
-        if "gen" in options:
-            options["gen"] = GenerationConfig(**options["gen"])
+        options = given(AnnotateOptions, params["options"])
         # The pool is a reordered subset of the data the teacher was prepared on, so its hash differs
         # from the teacher's training data by construction.
         path = annotate(inputs["teacher"]["path"], inputs["data"]["path"], k=params["k"],
@@ -175,13 +178,14 @@ class RealStages:
         from taskdistill.models import load_model
         from taskdistill.prune import prune_model, save_pruned
         from taskdistill.prune.calib import calibration_texts
+        from taskdistill.prune.config import PruneOptions
 
         task = task_of(inputs)
         model, tok = load_model(inputs["model"]["path"], quiet=self.quiet)
         texts = calibration_texts(tok, task, Path(inputs["data"]["path"]) / "train.parquet", n=params["calib_n"])
         new, report = prune_model(model, tok, params["target"], calib_texts=texts, strategy=params["strategy"],
                                   method=params["method"], reference_params=inputs["teacher"]["params"],
-                                  progress=not self.quiet, task=task, **params["options"])
+                                  progress=not self.quiet, task=task, **given(PruneOptions, params["options"]))
         report["sweep_input"] = inputs["model"]["path"]
         dest = save_pruned(new, tok, out / "model", report)
         return {"path": str(dest), "params": int(report["params_total"]),
@@ -190,8 +194,6 @@ class RealStages:
 
     # -- distill ---------------------------------------------------------------------------------
     def distill(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
-        import pandas as pd
-
         from taskdistill.distill.config import DistillConfig
         from taskdistill.distill.trainer import train
         from taskdistill.models import load_model
@@ -202,7 +204,7 @@ class RealStages:
                                "steps": params["steps"]})
         model, tok = load_model(inputs["student"]["path"], quiet=self.quiet)
         ann = load_annotations(inputs["annotations"]["path"], task=task_of(inputs))
-        pool_train = pd.read_parquet(Path(inputs["data"]["path"]) / "train.parquet")
+        pool_train = _read_train(Path(inputs["data"]["path"]))
         keep = set(pool_train["id"].astype(str).head(params["dataset_size"]))
         examples, cache = ann.training_set(tok, cfg.supervision, label_mix=cfg.label_mix, ids=keep)
         if not examples or (cfg.needs_traces and not any(ex.has_trace for ex in examples)):
@@ -227,12 +229,28 @@ class RealStages:
     def evaluate(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
         import json
 
+        from taskdistill.evaluate.config import EvalConfig
         from taskdistill.evaluate.record import evaluate_model
 
         model_dir = inputs["model"]["path"]
         split = Path(inputs["data"]["path"]) / "test.parquet"
-        record = evaluate_model(model_dir, split, task=task_of(inputs), progress=not self.quiet, **params["eval"])
+        record = evaluate_model(model_dir, split, task=task_of(inputs), progress=not self.quiet,
+                                **given(EvalConfig, params["eval"]))
         (out / "record.json").write_text(json.dumps(record, indent=1, default=str))
         total, nonemb = param_counts(model_dir)
         return {"record": str(out / "record.json"), "params": total, "params_nonemb": nonemb}
+
+    def transfer(self, params: dict, inputs: dict, out: Path, work: Path) -> dict[str, Any]:
+        """The model scored on a transfer set (``sweep/transfer.py`` adds the file's ``path``): the
+        transfer columns, with the file hash checked against the node's key."""
+        from taskdistill.cache import file_hash
+        from taskdistill.evaluate.transfer import score_transfer
+
+        model_dir = inputs["model"]["path"]
+        if file_hash(params["path"]) != params["split_hash"]:
+            raise StageError(f"{params['path']}: changed while the sweep ran; rerun to score the new file")
+        task = Task.model_validate(params["task"]["definition"])
+        model_task = Task.model_validate(params["model_task"]["definition"])
+        return score_transfer(model_dir, params["path"], task, model_task, batch_size=params["batch_size"],
+                              progress=not self.quiet)
 

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS node_times (
     key TEXT PRIMARY KEY, stage TEXT NOT NULL, seconds REAL NOT NULL, finished REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfer (
+    cell_id TEXT NOT NULL, name TEXT NOT NULL, node_key TEXT NOT NULL, record TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (cell_id, name)
+);
 """
 
 
@@ -149,6 +153,23 @@ class Store:
             out.append(d)
         return out
 
+    # ---- transfer sets (sweep/transfer.py) ----------------------------------------------------------
+    def set_transfer(self, cell_id: str, name: str, node_key: str, record: dict[str, Any]) -> None:
+        """A cell's model scored on the transfer set ``name`` (replaced when the set's file changes)."""
+        with self._conn() as c:
+            c.execute("INSERT OR REPLACE INTO transfer(cell_id, name, node_key, record, created) "
+                      "VALUES (?, ?, ?, ?, ?)", (cell_id, name, node_key, json.dumps(record, default=str),
+                                                 time.time()))
+
+    def transfer(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{cell_id: {name: record}}`` of every stored transfer score."""
+        with self._conn() as c:
+            rows = c.execute("SELECT cell_id, name, record FROM transfer").fetchall()
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for cid, name, rec in rows:
+            out.setdefault(cid, {})[name] = json.loads(rec)
+        return out
+
     # ---- timings ------------------------------------------------------------------------------
     def add_node_time(self, key: str, stage: str, seconds: float) -> None:
         with self._conn() as c:
@@ -179,6 +200,7 @@ def _flatten_record(record: dict[str, Any]) -> dict[str, Any]:
 
 
 METRIC_PREFIXES = ("indomain.", "mmlu.")
+TRANSFER_COLUMNS = ("macro_f1", "macro_f1_stderr", "accuracy", "accuracy_stderr", "nll", "brier", "n", "error")
 
 
 def _split_metrics(row: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +225,9 @@ def load_results(sweep_dir: str | Path, include_failed: bool = False):
     import pandas as pd
 
     store = Store(sweep_dir, create=False)
+    # transfer sets of the last run (sweep/transfer.py): their scores join the rows as transfer.<name>.*
+    sets = store.get_meta("transfer", []) or []
+    scores = store.transfer() if sets else {}
     rows = []
     for r in store.results():
         row: dict[str, Any] = {"cell_id": r["cell_id"]}
@@ -214,6 +239,10 @@ def load_results(sweep_dir: str | Path, include_failed: bool = False):
                 row[k] = r["provenance"][k]
         if "mmlu.gold_loglik_per_char" in row and "mmlu.gold_ll_per_char" not in row:
             row["mmlu.gold_ll_per_char"] = row["mmlu.gold_loglik_per_char"]  # the name fits use
+        for ts in sets:
+            rec = scores.get(r["cell_id"], {}).get(ts["name"])
+            if rec is not None and rec.get("split_hash") == ts.get("hash"):  # a stale file's scores never show
+                row.update({f"transfer.{ts['name']}.{k}": rec.get(k) for k in TRANSFER_COLUMNS})
         row["git_commit"] = r["provenance"].get("git_commit")
         row["created"] = r["created"]
         rows.append(row)
@@ -227,6 +256,7 @@ def load_results(sweep_dir: str | Path, include_failed: bool = False):
     df = pd.DataFrame(rows)
     if df.empty:
         df = pd.DataFrame(columns=["cell_id", *AXES, "params_ratio", "params_ratio_nonemb", "status"])
+    df.attrs["transfer"] = sets  # the report says which sets were found, and where it looked for the others
     return df
 
 

@@ -23,7 +23,6 @@ task is never read for another, even when their prompts happen to tokenise alike
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,7 @@ import torch
 
 from taskdistill.cache import atomic_write_json
 from taskdistill.errors import TaskdistillError
+from taskdistill.models.identity import model_hash
 from taskdistill.targets.batching import collate, supervised_logits
 from taskdistill.targets.examples import Example, examples_hash
 
@@ -56,17 +56,6 @@ class CacheError(TaskdistillError, ValueError):
     """A teacher cache that is missing, incomplete, or built for another teacher/dataset/format."""
 
 
-def model_fingerprint(model: torch.nn.Module) -> str:
-    """Hash of a model's weights (names, shapes, bytes): identifies the teacher a cache came from."""
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(str(t.dtype).encode())
-        h.update(t.detach().float().contiguous().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def _shard_name(i: int) -> str:
     return f"shard-{i:05d}.safetensors"
 
@@ -79,29 +68,16 @@ def _infer_fmt(examples: Sequence[Example]) -> str:
 
 
 @torch.no_grad()
-def write_topk_cache(teacher_model, tokenizer, examples: Sequence[Example], out_dir: str | Path, *,
-                     k: int = 64, meta: dict | None = None, batch_size: int = 8,
-                     shard_examples: int = SHARD_EXAMPLES, quiet: bool = False,
-                     task_hash: str | None = None) -> Path:
-    """Run the teacher once over ``examples`` and store its top-k distribution at each supervised
-    position. ``task_hash`` (``task.hash`` of the task the examples were built for) is part of the
-    plan. ``meta`` may carry ``teacher_hash`` (else the weights are fingerprinted) and anything
-    the caller wants recorded (teacher spec, dataset path, ...). Returns ``out_dir``; a complete
-    cache with the same plan is returned untouched, a partial one is resumed."""
-    from safetensors.torch import save_file
-
-    from taskdistill.progress import make_progress
-
-    if not examples:
-        raise CacheError("no examples to annotate")
-    meta = dict(meta or {})
-    out_dir = Path(out_dir)
+def _cache_plan(teacher_model, examples: Sequence[Example], meta: dict, k: int, shard_examples: int,
+                task_hash: str | None) -> dict:
+    """What a cache holds (teacher, examples, task, format, k, sizes): a cache folder is reused only for
+    the same plan. Pops ``teacher_hash`` and ``fmt`` from ``meta``."""
     vocab = teacher_model.get_output_embeddings().weight.shape[0]
     if not 1 <= k <= vocab:
         raise CacheError(f"k={k} must be in [1, vocab={vocab}]")
-    plan = {
+    return {
         "version": FORMAT_VERSION,
-        "teacher_hash": meta.pop("teacher_hash", None) or model_fingerprint(teacher_model),
+        "teacher_hash": meta.pop("teacher_hash", None) or model_hash(teacher_model),
         "data_hash": examples_hash(examples),
         "task_hash": task_hash,
         "fmt": meta.pop("fmt", None) or _infer_fmt(examples),
@@ -111,17 +87,73 @@ def write_topk_cache(teacher_model, tokenizer, examples: Sequence[Example], out_
         "shard_examples": shard_examples,
         "positions": sum(ex.n_supervised for ex in examples),
     }
+
+
+def _claim(out_dir: Path, plan: dict) -> bool:
+    """Record ``plan`` in a new folder, or check an existing folder holds the same plan; True when that
+    cache is already complete. A folder holding another plan is an error."""
     plan_file = out_dir / "plan.json"
-    if plan_file.exists():
-        old = json.loads(plan_file.read_text())
-        if old != json.loads(json.dumps(plan)):
-            diff = {key: (old.get(key), plan[key]) for key in plan if old.get(key) != plan[key]}
-            raise CacheError(f"{out_dir}: holds a cache for another plan {diff}; "
-                             "use another folder or delete this one")
-        if (out_dir / "meta.json").exists():
-            return out_dir
-    else:
+    if not plan_file.exists():
         atomic_write_json(plan_file, plan)
+        return False
+    old = json.loads(plan_file.read_text())
+    if old != json.loads(json.dumps(plan)):
+        diff = {key: (old.get(key), plan[key]) for key in plan if old.get(key) != plan[key]}
+        raise CacheError(f"{out_dir}: holds a cache for another plan {diff}; use another folder or delete this one")
+    return (out_dir / "meta.json").exists()
+
+
+def _topk_batch(teacher_model, examples: Sequence[Example], idx: list[int], k: int, pad_id: int,
+                per_example: dict) -> int:
+    """One teacher forward over examples ``idx``: each one's top-k ids, log-probs and tail mass at its
+    supervised positions go into ``per_example``; returns the batch's token count."""
+    batch = collate([examples[i] for i in idx], idx, pad_id)
+    logits = supervised_logits(teacher_model, batch).float()
+    logp = torch.log_softmax(logits, dim=-1)
+    top_lp, top_ids = logp.topk(k, dim=-1)
+    tail = tail_logmass(top_lp)
+    start = 0
+    for i in idx:
+        n = examples[i].n_supervised
+        per_example[i] = (top_ids[start:start + n].to(torch.int32).cpu(), top_lp[start:start + n].cpu(),
+                          tail[start:start + n].cpu())
+        start += n
+    return batch.n_tokens
+
+
+def _write_shard(path: Path, chunk: list[int], per_example: dict) -> None:
+    """The shard's examples in order, concatenated with offsets, written atomically (whole or absent)."""
+    from safetensors.torch import save_file
+
+    offsets = [0]
+    for i in chunk:
+        offsets.append(offsets[-1] + per_example[i][0].shape[0])
+    tensors = {name: torch.cat([per_example[i][j] for i in chunk]).contiguous()
+               for j, name in enumerate(("ids", "logprobs", "tail"))}
+    tensors["offsets"] = torch.tensor(offsets, dtype=torch.int64)
+    tmp = path.parent / f".{path.name}.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, path)
+
+
+def write_topk_cache(teacher_model, tokenizer, examples: Sequence[Example], out_dir: str | Path, *,
+                     k: int = 64, meta: dict | None = None, batch_size: int = 8,
+                     shard_examples: int = SHARD_EXAMPLES, quiet: bool = False,
+                     task_hash: str | None = None) -> Path:
+    """Run the teacher once over ``examples`` and store its top-k distribution at each supervised
+    position. ``task_hash`` (``task.hash`` of the task the examples were built for) is part of the
+    plan. ``meta`` may carry ``teacher_hash`` (else the weights are fingerprinted) and anything
+    the caller wants recorded (teacher spec, dataset path, ...). Returns ``out_dir``; a complete
+    cache with the same plan is returned untouched, a partial one is resumed (shard by shard)."""
+    from taskdistill.progress import make_progress
+
+    if not examples:
+        raise CacheError("no examples to annotate")
+    meta = dict(meta or {})
+    out_dir = Path(out_dir)
+    plan = _cache_plan(teacher_model, examples, meta, k, shard_examples, task_hash)
+    if _claim(out_dir, plan):
+        return out_dir
 
     was_training = teacher_model.training
     teacher_model.eval()
@@ -137,38 +169,14 @@ def write_topk_cache(teacher_model, tokenizer, examples: Sequence[Example], out_
             if (out_dir / _shard_name(s)).exists():
                 progress.advance(bar, len(chunk))
                 continue
-            ids_l, lp_l, tail_l = [], [], []
-            # sort by length inside the shard so batches pad little; restore order afterwards
+            # sort by length inside the shard so batches pad little; the shard keeps the list order
             order = sorted(chunk, key=lambda i: len(examples[i].input_ids))
             per_example: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
             for b in range(0, len(order), batch_size):
                 idx = order[b:b + batch_size]
-                batch = collate([examples[i] for i in idx], idx, pad_id)
-                logits = supervised_logits(teacher_model, batch).float()
-                logp = torch.log_softmax(logits, dim=-1)
-                top_lp, top_ids = logp.topk(k, dim=-1)
-                tail = tail_logmass(top_lp)
-                start = 0
-                for i in idx:
-                    n = examples[i].n_supervised
-                    per_example[i] = (top_ids[start:start + n].to(torch.int32).cpu(),
-                                      top_lp[start:start + n].cpu(), tail[start:start + n].cpu())
-                    start += n
-                progress.update(bar, advance=len(idx),
-                                info=f"{batch.n_tokens} tok/batch")
-            offsets = [0]
-            for i in chunk:
-                a, b_, c = per_example[i]
-                ids_l.append(a)
-                lp_l.append(b_)
-                tail_l.append(c)
-                offsets.append(offsets[-1] + a.shape[0])
-            tensors = {"ids": torch.cat(ids_l).contiguous(), "logprobs": torch.cat(lp_l).contiguous(),
-                       "tail": torch.cat(tail_l).contiguous(),
-                       "offsets": torch.tensor(offsets, dtype=torch.int64)}
-            tmp = out_dir / f".{_shard_name(s)}.tmp"
-            save_file(tensors, str(tmp))
-            os.replace(tmp, out_dir / _shard_name(s))  # atomic: a shard is whole or absent
+                n_tokens = _topk_batch(teacher_model, examples, idx, k, pad_id, per_example)
+                progress.update(bar, advance=len(idx), info=f"{n_tokens} tok/batch")
+            _write_shard(out_dir / _shard_name(s), chunk, per_example)
     if was_training:
         teacher_model.train()
     atomic_write_json(out_dir / "index.json", index)

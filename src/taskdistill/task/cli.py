@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from taskdistill import options as O
 
 task_app = typer.Typer(help="Tasks: the labels, instructions and input field a teacher is distilled for.",
                        no_args_is_help=True)
@@ -33,8 +36,9 @@ def _load(spec: str):
 
 
 @task_app.command("show")
-def show(spec: str = typer.Argument(..., help="A built-in task name (finheadlines, finheadlines-coarse) or a YAML file."),
-         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+def show(spec: Annotated[str, typer.Argument(help="A built-in task name (finheadlines, finheadlines-coarse) or a "
+                                             "task YAML file.", metavar="TASK")],
+         as_json: O.Json = False):
     """Summary of a task: name, hash, input field, labels (with groups) and chance levels."""
     t = _load(spec)
     d = t.describe()
@@ -64,7 +68,7 @@ def show(spec: str = typer.Argument(..., help="A built-in task name (finheadline
 
 
 @task_app.command("validate")
-def validate(file: Path = typer.Argument(..., help="A task YAML file.")):
+def validate(file: Annotated[Path, typer.Argument(help="A task YAML file.")]):
     """Check a task YAML file; exit code 2 with one line naming the file and field when it is invalid."""
     if not file.is_file():
         _fail(f"{file}: no such file")
@@ -101,16 +105,20 @@ def _labels_from(path: Path, column: str) -> list[str]:
 
 @task_app.command("init")
 def init(
-    name: str = typer.Option(..., "--name", help="Task name: lowercase letters, digits, '.', '_' or '-'."),
-    out: Path = typer.Option(..., "--out", help="The task YAML to write."),
-    labels: str = typer.Option(None, "--labels", help="Comma-separated labels, in class order."),
-    labels_from: Path = typer.Option(None, "--labels-from", help="Take the labels from a data file (CSV, JSONL, "
-                                                                 "parquet): its distinct values, sorted."),
-    label_column: str = typer.Option("label", "--label-column", help="Column of --labels-from holding the labels."),
-    input_field: str = typer.Option("text", "--input-field", help="Name of the field holding the text to classify."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    name: Annotated[str, typer.Option("--name", help="Task name: lowercase letters, digits, '.', '_' or '-'.")],
+    out: O.OutRequired,
+    labels: Annotated[str | None, typer.Option("--labels", help="Comma-separated labels, in class order.")] = None,
+    labels_from: Annotated[Path | None, typer.Option(
+        "--labels-from", help="Take the labels from a data file (CSV, JSONL, parquet): its distinct values, "
+        "sorted.")] = None,
+    label_column: Annotated[str, typer.Option(
+        "--label-column", help="Column of --labels-from holding the labels.")] = "label",
+    input_field: Annotated[str, typer.Option(
+        "--input-field", help="Name of the field holding the text to classify.")] = "text",
+    overwrite: O.Overwrite = False,
 ):
-    """Write a commented task YAML for a list of labels, ready to edit (definitions, groups, instructions)."""
+    """Write a commented task YAML (OUT) for a list of labels, ready to edit (definitions, groups,
+    instructions)."""
     from taskdistill.cache import atomic_write_text
     from taskdistill.task import init_yaml
 
@@ -124,8 +132,8 @@ def init(
         names = _labels_from(labels_from, label_column)
     if out.is_dir():
         _fail(f"{out}: is a folder; --out names the task YAML file to write")
-    if out.exists() and not force:
-        _fail(f"{out}: exists; pass --force to overwrite")
+    if out.exists() and not overwrite:
+        _fail(f"{out}: exists; pass --overwrite to replace it")
     text = init_yaml(name, names, input_field=input_field)
     atomic_write_text(out, text)
     typer.echo(f"wrote {out}: task {name}, {len(names)} labels; edit the definitions, then run "

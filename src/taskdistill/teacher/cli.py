@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from taskdistill import options as O
 
 teacher_app = typer.Typer(help="Prepare the teacher (fine-tune it on the task) and annotate datasets with it.",
                           no_args_is_help=True)
@@ -16,23 +18,24 @@ teacher_app = typer.Typer(help="Prepare the teacher (fine-tune it on the task) a
 
 @teacher_app.command("prepare")
 def prepare_cmd(
-    base: str = typer.Option("smollm2-135m-instruct", "--base", help="Base model spec (registry name, folder)."),
-    data: Path | None = typer.Option(None, "--data", help="Dataset folder (train/validation/test.parquet); "
-                                     "default: the task's default dataset (finheadlines: the embedded "
-                                     "finheadlinemix-mini)."),
-    task: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML (default: the "
-                                    "task the dataset folder records, else finheadlines)."),
-    config: Path | None = typer.Option(None, "--config", help="YAML with TeacherConfig fields."),
-    steps: int | None = typer.Option(None, "--steps", help="Optimizer steps (overrides the config)."),
-    batch_size: int | None = typer.Option(None, "--batch-size"),
-    lr: float | None = typer.Option(None, "--lr"),
-    method: str | None = typer.Option(None, "--method", help="logit (full fine-tune) or lora."),
-    eval_limit: int | None = typer.Option(None, "--eval-limit", help="Score only the first N rows of each "
-                                          "eval split."),
-    seed: int | None = typer.Option(None, "--seed"),
-    out: Path | None = typer.Option(None, "--out", help="Write the teacher here instead of the cache."),
+    base: Annotated[str, typer.Option(
+        "--base", help="Base model spec to fine-tune: a checkpoint folder, a registry name or tiny:<arch>.")
+    ] = "smollm2-135m-instruct",
+    data: O.Data = None,
+    task: O.Task = None,
+    config: O.Config = None,
+    steps: O.Steps = None,
+    batch_size: O.BatchSize = None,
+    lr: O.LR = None,
+    method: O.Method = None,
+    eval_limit: O.EvalLimit = None,
+    seed: O.Seed = None,
+    out: O.Out = None,
 ):
-    """Fine-tune the base model on the train split (label + cot formats) and report before/after F1."""
+    """Fine-tune the base model on the train split (label + cot formats) and report before/after F1.
+
+    --data default: the task's default dataset (finheadlines: the embedded finheadlinemix-mini). OUT: write
+    the teacher there instead of the cache."""
     import json
 
     import torch
@@ -46,9 +49,10 @@ def prepare_cmd(
     torch.set_num_threads(min(2, torch.get_num_threads()))
     check_out_folder(out)
     cfg = load_yaml(config, TeacherConfig) if config else TeacherConfig()
-    overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=method,
+    overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=O.value(method),
                                        eval_limit=eval_limit, seed=seed).items() if v is not None}
-    cfg = validate(TeacherConfig, cfg.model_dump() | overrides, str(config) if config else "options")
+    cfg = validate(TeacherConfig, cfg.model_dump(exclude={"train"}) | cfg.train.model_dump() | overrides,
+                   str(config) if config else "options")
     path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task)
     summary = load_report(path)["summary"]
     typer.echo(json.dumps({"teacher": str(path), "summary": summary}, indent=2))
@@ -56,31 +60,37 @@ def prepare_cmd(
 
 @teacher_app.command("annotate")
 def annotate_cmd(
-    teacher: str | None = typer.Option(None, "--teacher", help="Teacher checkpoint folder or model spec "
-                                       "(optional with --backend openai: traces only)."),
-    data: Path = typer.Option(..., "--data", help="Dataset folder (train/validation/test.parquet)."),
-    task: str | None = typer.Option(None, "--task", help="Task: a built-in name or a task YAML (default: the "
-                                    "task the teacher records, else the dataset's, else finheadlines)."),
-    k: int = typer.Option(64, "--k", help="Top-k teacher log-probs kept per supervised position."),
-    formats: str = typer.Option("label,cot", "--formats", help="Comma-separated: label, cot."),
-    backend: str = typer.Option("local", "--backend", help="local (the teacher) or openai (traces from an "
-                                "OpenAI-compatible endpoint)."),
-    policy: str = typer.Option("keep", "--policy", help="Traces that disagree with gold: keep (gold answer "
-                               "after the trace), drop, or relabel (teacher's answer after the trace)."),
-    limit: int | None = typer.Option(None, "--limit", help="Annotate a seeded random subset of N rows."),
-    cot_limit: int | None = typer.Option(None, "--cot-limit", help="Generate traces for a seeded random "
-                                         "subset of N of those rows (generation is the slow part)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the --limit / --cot-limit subsets."),
-    split: str = typer.Option("train", "--split"),
-    max_new_tokens: int = typer.Option(96, "--max-new-tokens", help="Cap on a generated trace."),
-    gen_batch_size: int = typer.Option(16, "--gen-batch-size"),
-    batch_size: int = typer.Option(16, "--batch-size", help="Batch for label scoring and the top-k pass."),
-    max_length: int = typer.Option(192, "--max-length", help="Prompt + target tokens per example."),
-    base_url: str | None = typer.Option(None, "--base-url", help="openai backend: e.g. http://host:8000/v1"),
-    model: str | None = typer.Option(None, "--model", help="openai backend: model name."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
-    allow_other_data: bool = typer.Option(False, "--allow-other-data", help="Annotate a dataset other than "
-                                          "the one the teacher was prepared on."),
+    data: O.DataRequired,
+    teacher: Annotated[str | None, typer.Option(
+        "--teacher", help="Teacher: a `teacher prepare` folder or a model spec (optional with --trace-backend "
+        "openai: traces only).")] = None,
+    task: O.Task = None,
+    k: Annotated[int, typer.Option("--k", help="Top-k teacher log-probs kept per supervised position.")] = 64,
+    formats: Annotated[str, typer.Option("--formats", help="Comma-separated prompt formats: label, cot.")
+                       ] = "label,cot",
+    trace_backend: Annotated[O.TraceBackend, typer.Option(
+        "--trace-backend", help="Who writes the cot traces: local (the teacher) or openai (an OpenAI-compatible "
+        "server, see --openai-base-url).")] = O.TraceBackend.local,
+    policy: Annotated[O.Policy, typer.Option(
+        "--policy", help="Traces that disagree with gold: keep (gold answer after the trace), drop, or relabel "
+        "(teacher's answer after the trace).")] = O.Policy.keep,
+    limit: O.Limit = None,
+    cot_limit: Annotated[int | None, typer.Option(
+        "--cot-limit", help="Generate traces for a seeded random subset of N of those rows (generation is the "
+        "slow part).")] = None,
+    seed: O.Seed = None,
+    split: Annotated[str, typer.Option("--split", help="Which split of the dataset folder to annotate.")
+                     ] = "train",
+    max_new_tokens: O.MaxNewTokens = O.MAX_NEW_TOKENS,
+    gen_batch_size: Annotated[int, typer.Option(
+        "--gen-batch-size", help="Rows per trace-generation batch.")] = 16,
+    batch_size: O.BatchSize = None,
+    max_length: O.MaxLength = None,
+    openai_base_url: O.OpenAIBaseURL = None,
+    openai_model: O.OpenAIModel = None,
+    allow_other_data: Annotated[bool, typer.Option(
+        "--allow-other-data", help="Annotate a dataset other than the one the teacher was prepared on.")
+    ] = False,
 ):
     """Teacher labels + probabilities, checked CoT traces and top-k logit caches for one dataset split."""
     import torch
@@ -92,14 +102,17 @@ def annotate_cmd(
     from taskdistill.teacher.config import GenerationConfig
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
+    seed = 0 if seed is None else seed
+    batch_size = 16 if batch_size is None else batch_size
+    max_length = 192 if max_length is None else max_length
     check_name(split, "--split")
     for option, value in (("--k", k), ("--limit", limit), ("--cot-limit", cot_limit), ("--max-length", max_length),
                           ("--batch-size", batch_size)):
         check_range(option, value, min=1)
     gen = validate(GenerationConfig, dict(max_new_tokens=max_new_tokens, batch_size=gen_batch_size,
-                                          base_url=base_url, model=model, api_key_env=api_key_env), "options")
+                                          base_url=openai_base_url, model=openai_model), "options")
     path = annotate(teacher, data, task=task, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-                    backend=backend, policy=policy, limit=limit, quiet=quiet(), split=split,
+                    backend=O.value(trace_backend), policy=O.value(policy), limit=limit, quiet=quiet(), split=split,
                     max_length=max_length, gen=gen, batch_size=batch_size,
                     allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)
     typer.echo(str(path))

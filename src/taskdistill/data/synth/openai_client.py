@@ -38,12 +38,14 @@ class ChatClient:
 
     @classmethod
     def from_env(cls, prefix: str = "TASKDISTILL_OPENAI", **overrides) -> ChatClient:
-        """Build from ``<prefix>_BASE_URL`` and ``<prefix>_MODEL`` (key: ``<prefix>_API_KEY``)."""
+        """Build from ``<prefix>_BASE_URL`` and ``<prefix>_MODEL`` (key: ``<prefix>_API_KEY``, unless
+        ``api_key_env`` names another variable)."""
         base = overrides.pop("base_url", None) or os.environ.get(f"{prefix}_BASE_URL")
         model = overrides.pop("model", None) or os.environ.get(f"{prefix}_MODEL")
         if not base or not model:
             raise ChatClientError(f"set {prefix}_BASE_URL and {prefix}_MODEL (or pass base_url= and model=)")
-        return cls(base_url=base, model=model, api_key_env=f"{prefix}_API_KEY", **overrides)
+        key_env = overrides.pop("api_key_env", None) or f"{prefix}_API_KEY"
+        return cls(base_url=base, model=model, api_key_env=key_env, **overrides)
 
     @property
     def url(self) -> str:

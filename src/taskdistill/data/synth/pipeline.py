@@ -132,7 +132,7 @@ def make_backend(cfg: SynthConfig, task: Task):
     from taskdistill.data.synth.openai_client import ChatClient
 
     client = ChatClient.from_env(base_url=cfg.openai_base_url, model=cfg.openai_model, timeout=cfg.openai_timeout,
-                                 max_retries=cfg.openai_retries)
+                                 max_retries=cfg.openai_retries, api_key_env="OPENAI_API_KEY")
     return B.OpenAIBackend(client, task)
 
 
@@ -376,7 +376,7 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool = Fa
 
     ``stop_after`` ends after that many *new* iterations (tests use it to simulate a kill).
     Returns the corpus (with ``kind`` and ``iteration`` columns) and its embeddings via ``load_corpus``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from taskdistill.progress import make_progress
 
     out = Path(out)
     sd = _state_dir(out)
@@ -402,14 +402,13 @@ def run_pipeline(out: str | Path, cfg: SynthConfig, task: Task, quiet: bool = Fa
         embedder = shared_embedder()
     backend = backend or make_backend(cfg, task)
     done = 0
-    with Progress(TextColumn("[bold]synth[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), disable=quiet, transient=False) as prog:
-        task = prog.add_task(f"iter {st.iteration}", total=cfg.size, completed=st.n)
+    with make_progress(quiet, info=False) as prog:
+        task = prog.add_task(f"synth iter {st.iteration}", total=cfg.size, completed=st.n)
         while st.n < cfg.size and st.iteration < cfg.max_iterations:
             run_iteration(st, backend, embedder)
             _save_iteration(sd, st, st.rows[-1], st.emb[-1], getattr(st, "_trained_now", False))
             h = st.history[-1]
-            prog.update(task, completed=st.n, description=f"iter {st.iteration}: kept {h['kept']}/{h['generated']}, "
+            prog.update(task, completed=st.n, description=f"synth iter {st.iteration}: kept {h['kept']}/{h['generated']}, "
                                                          f"near-dup {h['near_duplicate_rate']:.0%}")
             done += 1
             if stop_after is not None and done >= stop_after:
