@@ -688,7 +688,8 @@ def _zero_in(lo: float, hi: float) -> bool:
 
 
 def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bounds, D, r,
-                    level: float, effects: dict[str, list[float]] | None = None) -> dict[str, str]:
+                    level: float, effects: dict[str, list[float]] | None = None,
+                    null_effect=None) -> dict[str, str]:
     """Free parameters the bootstrap cannot pin down, with the reason: no interval is reported for them.
 
     - a term (data size: ``A``, ``alpha``; compression: ``B``, ``beta``) whose *effect over the measured range*
@@ -702,6 +703,13 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
       below the spacing, fits about equally well, so only that bracket is identified (given in the reason);
     - any parameter whose interval spans at least 90 % of its allowed range (a flat profile): the interval
       reports the box, not the data.
+
+    ``null_effect`` (optional) is a callable ``p -> (observed, q)``: the data-size effect on the predictions of
+    ``p`` and the ``level`` quantile of the same statistic that noise alone produces (:func:`_null_effect`);
+    it is called only when the bootstrap interval excludes 0.
+    An effect no larger than that is not identified either, and its interval is widened to include 0: the
+    exponent search lets a fit find a data-size "effect" in pure noise, which the bootstrap around the fitted
+    effect does not see.
     """
     names = law.params
     ix = {n: i for i, n in enumerate(names)}
@@ -722,9 +730,19 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
         lo, hi = _interval(effect(B, term), est, level, EFFECT_INTERVAL)
         if effects is not None:
             effects[term] = [est, lo, hi]
+        why = None
         if np.isfinite(lo) and _zero_in(lo, hi):
             why = (f"the {term} effect over the measured range is not distinguishable from 0 (interval "
                    f"[{lo:.3g}, {hi:.3g}] in distance units)")
+        elif np.isfinite(lo) and term == "data size" and null_effect is not None:
+            obs, q0 = null_effect(p)
+            if np.isfinite(q0) and obs <= q0:
+                why = (f"the {term} effect on the predictions ({obs:.3g} in distance units between the smallest and "
+                       f"largest data size at the mildest ratio) is no larger than what noise produces without one "
+                       f"({level:.0%} of fits to data drawn with no {term} term stay under {q0:.3g})")
+                if effects is not None:
+                    effects[term] = [est, min(lo, 0.0), max(hi, 0.0)]
+        if why:
             out[a], out[e] = why, why
             if "E" in ci:
                 out.setdefault("E", f"the asymptote needs the {term} exponent, which is not identified")
@@ -750,6 +768,44 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
         if n not in out and np.isfinite(blo) and np.isfinite(bhi) and hi - lo >= FLAT * (bhi - blo):
             out[n] = f"flat: its interval [{lo:.3g}, {hi:.3g}] spans the allowed range [{blo:.3g}, {bhi:.3g}]"
     return out
+
+
+def _data_effect(law, P, Dv, rv, cap) -> np.ndarray:
+    """|predicted distance at the smallest data size - at the largest|, at the mildest measured ratio, for each
+    parameter vector in ``P`` (floored at chance like the fit, so a term hidden under the floor counts as 0)."""
+    D2 = np.array([np.min(Dv), np.max(Dv)], dtype=float)
+    r2 = np.full(2, float(np.max(rv)))
+    out = []
+    for p in np.atleast_2d(P):
+        L2 = predict_L(law, p, D2, r2, cap)
+        out.append(abs(float(L2[0] - L2[1])))
+    return np.array(out)
+
+
+def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng):
+    """A parametric bootstrap test of "no data-size effect" that accounts for the exponent search (the exponent
+    exists under the alternative only): the law is refitted without its data-size term (``A = 0``), data are
+    drawn from that fit as in :func:`_bootstrap`, the full law is refitted to each draw, and the data-size effect
+    on the predictions (:func:`_data_effect`) is collected. Returns a callable ``p -> (effect of p, its
+    settings.ci quantile under no effect)``; the quantile is NaN when the null law cannot be fitted."""
+    cap, signed = spec.chance_distance, _signed(spec)
+
+    def test(p):
+        obs = float(_data_effect(law, p, Dv, rv, cap)[0])
+        fixed0 = {**fixed, "A": 0.0, "alpha": float(fixed.get("alpha", 0.5))}
+        try:
+            p0, _ = fit_law(law, Dv, rv, Lv, fixed0, starts=_starts(law, Lv, rv, settings.n_starts, rng, signed=signed),
+                            delta=settings.huber_delta, cap=cap, signed=signed)
+        except RuntimeError:
+            return obs, float("nan")
+        draws, _, _ = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p0, n_free, None, None, settings, rng)
+        B0 = np.array(draws, dtype=float).reshape(-1, len(p0))
+        B0 = B0[np.all(np.isfinite(B0), axis=1)]
+        if len(B0) < 2:
+            return obs, float("nan")
+        return obs, float(_quantile(_data_effect(law, B0, Dv, rv, cap), settings.ci))
+
+    return test
 
 
 def _variance_components(e: np.ndarray, seeds: np.ndarray, n_free: int, se_rel: np.ndarray | None):
@@ -864,8 +920,11 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_st
         B = B[np.all(np.isfinite(B), axis=1)]
         if len(B) >= 2:
             ci = {n: _interval(B[:, i], p[i], settings.ci) for i, n in enumerate(law.params) if n not in fixed}
+            null = None
+            if "A" in law.params and "alpha" in law.params and "A" not in fixed and "alpha" not in fixed:
+                null = _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng)
             ff.not_identified = _not_identified(law, p, B, ci, _bounds(law, Lv, cap, signed), Dv, rv, settings.ci,
-                                                ff.effects)
+                                                ff.effects, null)
             ff.ci = {n: v for n, v in ci.items() if n not in ff.not_identified}
             ff.notes.extend(f"{n} not identified: {why}" for n, why in ff.not_identified.items())
         mf.forms[fname] = ff
