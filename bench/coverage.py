@@ -183,7 +183,7 @@ def main() -> None:
     ap.add_argument("--boot-starts", type=int, default=2, help="starts per bootstrap refit (fit default: 3)")
     ap.add_argument("--interval", choices=["percentile", "bc", "basic"], default=fit.INTERVAL,
                     help="parameter interval method (default: the fit's)")
-    ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between"], default=fit.VARIANCE_DRAW)
+    ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between", "median"], default=fit.VARIANCE_DRAW)
     ap.add_argument("--effect-interval", choices=["percentile", "bc", "basic"], default=fit.EFFECT_INTERVAL)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise", type=float, action="append", help="noise level(s) to run (default: the regime's)")

@@ -15,8 +15,9 @@ For each group of results (supervision x method x schedule) and each metric:
    pruning/distillation lineage). Log residuals of the fit are split into a seed-chain offset and a
    within-chain part (one-way variance components; the within part contains the test-item noise, floored at
    the per-cell standard errors when the table has ``<metric>_stderr``); each draw redraws the within-chain
-   variance from its chi-square sampling law and keeps the between-chain one as estimated (redrawing a variance
-   estimated from 2-3 chains over-widened the intervals in simulation: :data:`VARIANCE_DRAW`), draws
+   variance from its chi-square sampling law and the between-chain one from its own, scaled to be
+   median-unbiased (the mean-unbiased draw of a variance estimated from 2-3 chains has an infinite-mean tail
+   that over-widened the intervals in simulation: :data:`VARIANCE_DRAW`), draws
    new chain offsets and item noise around the fitted law, redraws the teacher level from its standard error,
    and refits from several starts (the full fit plus random ones). Model-choice uncertainty enters the
    collapse interval by mixing the draws of every fitted form, weighted by held-out fit. Intervals are
@@ -61,12 +62,13 @@ FITS_VERSION = 4  # 4: non-finite floats saved as "nan"/"inf" and read back as f
 # bootstrap intervals: "percentile", or "bc" / "basic" (measured worse on simulated grids: docs/scaling.md)
 INTERVAL = "percentile"
 COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
-# bootstrap variance components: "within" (the within-chain variance redrawn from its chi-square sampling law, the
-# between-chain variance plugged in), "chi2" (both redrawn), "plugin" (neither), "between" (only the between one).
-# Measured by bench/coverage.py (docs/scaling.md): redrawing the between-chain variance from its 2 degrees of
-# freedom (3 seed-chains) widens the collapse and knee intervals to 98.5-99.5 % coverage; "within" keeps every
-# quantity in 92-97 %.
-VARIANCE_DRAW = "within"
+# bootstrap variance components: "median" (the within-chain variance redrawn from its scaled inverse chi-square;
+# the between-chain one too, but scaled so that its draws' median, not mean, is the estimate), "chi2" (both
+# redrawn, mean-scaled), "within" (only the within one), "between" (only the between one), "plugin" (neither).
+# Measured by bench/coverage.py (docs/scaling.md): "chi2" over-covers the collapse and knee (98.5-99.5 %) since
+# a variance estimated from 2 degrees of freedom (3 seed-chains) has an infinite-mean inverse; "within"
+# under-covers the collapse at high noise (89.5 %); "median" sits between them.
+VARIANCE_DRAW = "median"
 # the interval of a term's effect over the measured range: bias-corrected, since a fitted effect is pulled away
 # from 0 by the choice of its exponent (percentile: 89.5 % coverage of a zero effect; bc: 91-94.5 %)
 EFFECT_INTERVAL = "bc"
@@ -808,6 +810,12 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
     return test
 
 
+def _chi2_median(df: int) -> float:
+    from scipy.stats import chi2
+
+    return float(chi2.median(df))
+
+
 def _variance_components(e: np.ndarray, seeds: np.ndarray, n_free: int, se_rel: np.ndarray | None):
     """(ms_between, df_between, ms_within, df_within, mean rows per chain) of log residuals by seed-chain."""
     u, inv = np.unique(seeds, return_inverse=True)
@@ -834,10 +842,13 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     chains, inv = np.unique(sv, return_inverse=True)
     draws, tdraws = [], []
     for _ in range(settings.n_boot):
-        mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within") else ms_w
+        mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within", "median") else ms_w
         var_u = 0.0
         if df_b:
-            mb = ms_b * df_b / rng.chisquare(df_b) if VARIANCE_DRAW in ("chi2", "between") else ms_b
+            if VARIANCE_DRAW == "median":  # redrawn, scaled so that the draws' median is the estimate
+                mb = ms_b * _chi2_median(df_b) / rng.chisquare(df_b)
+            else:
+                mb = ms_b * df_b / rng.chisquare(df_b) if VARIANCE_DRAW in ("chi2", "between") else ms_b
             var_u = max(0.0, (mb - mw) / m)
         mw, var_u = min(mw, MAX_LOG_VAR), min(var_u, MAX_LOG_VAR)  # a near-zero chi-square draw must not overflow
         z = rng.normal(0, math.sqrt(var_u), len(chains))[inv] + rng.normal(0, math.sqrt(mw), len(e))
