@@ -21,6 +21,6 @@ def test_study_grid_covers_every_finding_within_twelve_hours():
     assert spec.budget_unit == "epochs"
     # the same fixed MMLU question set for every model, and the longer teacher preparation
     assert isinstance(spec.eval.mmlu_n, int) and spec.eval.mmlu_n >= 100
-    assert spec.teacher.prepare.train.steps == 220
+    assert spec.teacher.prepare.train.steps == 300
     plan = plan_sweep(spec)
     assert plan.total_seconds <= 12 * 3600, f"{plan.total_seconds / 3600:.1f} h"
