@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 from threadpoolctl import threadpool_limits
 
 from taskdistill.config import StrictModel
@@ -810,12 +810,6 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
     return test
 
 
-def _chi2_median(df: int) -> float:
-    from scipy.stats import chi2
-
-    return float(chi2.median(df))
-
-
 def _variance_components(e: np.ndarray, seeds: np.ndarray, n_free: int, se_rel: np.ndarray | None):
     """(ms_between, df_between, ms_within, df_within, mean rows per chain) of log residuals by seed-chain."""
     u, inv = np.unique(seeds, return_inverse=True)
@@ -840,13 +834,14 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     e = np.log(Lv) - np.log(np.maximum(pred, 1e-12))
     ms_b, df_b, ms_w, df_w, m = _variance_components(e, sv, n_free, se_rel)
     chains, inv = np.unique(sv, return_inverse=True)
+    med_b = float(chi2.median(df_b)) if df_b else 0.0
     draws, tdraws = [], []
     for _ in range(settings.n_boot):
         mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within", "median") else ms_w
         var_u = 0.0
         if df_b:
             if VARIANCE_DRAW == "median":  # redrawn, scaled so that the draws' median is the estimate
-                mb = ms_b * _chi2_median(df_b) / rng.chisquare(df_b)
+                mb = ms_b * med_b / rng.chisquare(df_b)
             else:
                 mb = ms_b * df_b / rng.chisquare(df_b) if VARIANCE_DRAW in ("chi2", "between") else ms_b
             var_u = max(0.0, (mb - mw) / m)
