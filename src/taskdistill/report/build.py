@@ -236,6 +236,12 @@ def is_demonstration(fits) -> bool:
     return not any(mf.identified for g in fits.groups for mf in g.metrics.values())
 
 
+
+def _at_r(c) -> str:
+    """'r = 0.42 [...]' or, for a censored point, 'r < 0.17 [...]' (never 'r = < 0.17')."""
+    text = fmt_collapse(c)
+    return f"r {text}" if text[:1] in "<>" else f"r = {text}"
+
 def findings(fits) -> list[str]:
     """Generated finding sentences: the collapse comparison (only from identified fits with an interval) and
     the paired supervision / schedule comparisons (a difference is stated only when its interval excludes 0)."""
@@ -261,8 +267,8 @@ def findings(fits) -> list[str]:
             def ex(c):
                 return " (far extrapolation)" if c.get("far") else " (extrapolated)" if c["extrapolated"] else ""
 
-            out.append(f"{g.name}: {metric_spec(gm).label} loses half its teacher-to-chance margin at r = "
-                       f"{fmt_collapse(a)}{ex(a)}, in-domain macro-F1 at r = {fmt_collapse(b)}{ex(b)}; "
+            out.append(f"{g.name}: {metric_spec(gm).label} loses half its teacher-to-chance margin at "
+                       f"{_at_r(a)}{ex(a)}, in-domain macro-F1 at {_at_r(b)}{ex(b)}; "
                        f"gap {_ci(gap['gap'], lo, hi)}: {verdict}.")
     no_margin = sorted({f"{metric_spec(m).label}: {mf.collapse['note']}" for g in fits.groups
                         for m, mf in g.metrics.items() if mf.collapse and mf.spec.domain == "general"
