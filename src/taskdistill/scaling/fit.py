@@ -58,7 +58,7 @@ EPS = 1e-4  # smallest distance-to-ideal taken seriously (an F1 of 0.9999 is "pe
 R_LOW = 0.01  # collapse points are searched in [R_LOW, 1]
 MAX_LOG_VAR = 4.0  # largest variance (log space) a bootstrap draw may use: sd 2 = a factor of 7 either way
 LEAK = 0.05  # slope (in log-log) of the floor at chance inside the optimiser
-FITS_VERSION = 4  # 4: non-finite floats saved as "nan"/"inf" and read back as floats (were null)
+FITS_VERSION = 5  # 5: no-effect test of the data-size term, median-unbiased between-chain redraw; 4: non-finite floats saved as "nan"/"inf"
 # bootstrap intervals: "percentile", or "bc" / "basic" (measured worse on simulated grids: docs/scaling.md)
 INTERVAL = "percentile"
 COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
