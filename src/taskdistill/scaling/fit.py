@@ -794,7 +794,7 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
 
     def test(p):
         obs = float(_data_effect(law, p, Dv, rv, cap)[0])
-        fixed0 = {**fixed, "A": 0.0, "alpha": float(fixed.get("alpha", 0.5))}
+        fixed0 = {**fixed, "A": 0.0, "alpha": 0.5}  # with A = 0 any exponent gives the same law
         try:
             p0, _ = fit_law(law, Dv, rv, Lv, fixed0, starts=_starts(law, Lv, rv, settings.n_starts, rng, signed=signed),
                             delta=settings.huber_delta, cap=cap, signed=signed)
