@@ -14,21 +14,23 @@ measures on this machine (CPU seconds of this process, and wall seconds):
   question-text pass (``text_gain``) separately;
 - the teacher top-k cache pass per training example (what annotation costs beside trace generation).
 
-A few steps / items per cell, not full runs: 349 CPU-seconds with the defaults and the two margin
-models below (docs/study.md). The teacher
+A few steps / items per cell, not full runs: about 200 CPU-seconds with the defaults (the result in
+bench/results/study_pilot.json, the table in docs/study.md); each margin model below adds its own. The teacher
 top-k caches come from the model given as ``--teacher`` (the base model is enough for timing: cost
 does not depend on the weights). Run it with one thread so that CPU seconds are comparable across
 machines and with other jobs running beside it (wall seconds are printed too, but they grow with the
 machine's load)::
 
-    HF_HUB_OFFLINE=1 nice -n 10 python bench/study_pilot.py --threads 1 --json study_pilot.json
+    HF_HUB_OFFLINE=1 nice -n 10 python bench/study_pilot.py --threads 1 --json bench/results/study_pilot.json
     python bench/study_pilot.py --tiny --steps 2 --n-calib 4 --n-headlines 4 --n-mmlu 4   # plumbing, seconds
 
-``--cost SPEC --from-json study_pilot.json`` measures nothing: it prices every distinct node of a sweep
-spec (the DAG ``taskdistill sweep plan`` counts) with the pilot's per-ratio figures and prints CPU
-hours and wall hours per stage kind (see ``grid_cost`` for the assumptions)::
+``--cost SPEC --from-json PILOT.json`` measures nothing: it prices every distinct node of a sweep spec
+(a spec YAML or a preset name; the DAG ``taskdistill sweep plan`` counts, including the evaluated
+pruned-only models of ``prune.evaluate``, and the scoring of every evaluated model on each
+``eval.transfer`` set found) with the pilot's per-ratio figures and prints CPU hours and wall hours per
+stage kind (see ``grid_cost`` for the assumptions)::
 
-    python bench/study_pilot.py --cost configs/study.yaml --from-json study_pilot.json
+    python bench/study_pilot.py --cost configs/study.yaml --from-json bench/results/study_pilot.json
 
 ``--margin-model DIR --margin-n N`` also scores the question texts of N subject-stratified MMLU
 questions with that model (a prepared teacher) and prints how many standard errors its ``text_gain``
@@ -182,27 +184,52 @@ def margin(model_spec: str, n: int, args) -> dict:
 # at most 96 new tokens on 2 threads; counted at twice that per trace for one thread (an upper bound).
 TRACE_CPU_S = 2 * 167.0 / 320
 
+# Stage kinds of the cost table, in the order a sweep runs them (``transfer``: the models scored on the
+# spec's ``eval.transfer`` sets after the cells, sweep/transfer.py)
+COST_KINDS = ("prepare", "annotate", "prune", "distill", "eval", "transfer")
+ALONE = ("prepare", "annotate")  # run alone on one worker of one thread, before the cells
 
-def grid_cost(result: dict, spec_path: str) -> dict:
+
+def transfer_rows(path) -> int:
+    """Rows of a transfer set's file (CSV / JSONL / parquet), read as the evaluation reads it."""
+    from taskdistill.data.loader import read_table
+
+    return len(read_table(path)[0])
+
+
+def grid_cost(result: dict, spec) -> dict:
     """CPU seconds and wall seconds per stage kind of a sweep spec, priced with the pilot's figures.
+
+    ``spec``: a ``SweepSpec`` or a spec YAML / preset name. The nodes are the distinct nodes of the
+    spec's DAG (``sweep.dag``), the ones ``taskdistill sweep plan`` counts, plus one transfer node per
+    evaluated model and transfer set found (``sweep.transfer``):
 
     - distill node: steps x the pilot's CPU-s per step at the node's ratio (nearest measured ratio,
       scaled by its size), for its method and supervision; a blended step is priced for the spec's
       share of traced rows (the pilot's blended batches are half traced rows);
     - prune node: importance on ``calib_n`` texts of the input model + slicing and saving;
-    - evaluate node: ``limit`` headlines + ``mmlu_n`` questions (cloze + question text) at its ratio;
+    - evaluate node: ``limit`` headlines + ``mmlu_n`` questions (cloze + question text) at the ratio of
+      its model (the teacher, a distilled student, or a pruned-but-undistilled model: ``prune.evaluate``);
+    - transfer node: the set's rows at the pilot's per-headline in-domain cost, at the model's ratio;
     - teacher preparation: its steps at a 100% label step (the 79% step / 0.79) + scoring the test
-      rows after training and 105 before; annotation: the label pass (scoring + top-k) over the pool
-      and traces (``TRACE_CPU_S`` + CoT top-k) for ``cot_limit`` rows.
-    Wall: preparation and annotation run alone on one worker (wall = CPU); every other stage is
-    spread over ``execution.workers`` workers of ``execution.threads`` thread(s) each, assuming the
-    DAG keeps them busy (wall = CPU / workers)."""
+      rows after training and ``before_limit`` before; annotation: the label pass (scoring + top-k)
+      over the pool and traces (``TRACE_CPU_S`` + CoT top-k) for ``cot_limit`` rows.
+    Wall: preparation and annotation run alone on one worker (wall = CPU); every other stage is spread
+    over ``execution.workers`` workers of ``execution.threads`` thread(s) each, assuming the DAG keeps
+    them busy (wall = CPU / workers). The transfer scoring runs after the cells in the sweep's own
+    process, whose torch uses one thread per core: priced like the cells (CPU / workers), which assumes
+    those threads scale as well as separate workers would (with no gain at all its wall would be its
+    CPU hours)."""
     import math
 
     from taskdistill.sweep.dag import expand, unique_nodes
-    from taskdistill.sweep.spec import load_spec
+    from taskdistill.sweep.spec import PRESETS, SweepSpec, load_spec, preset_path
 
-    spec = load_spec(spec_path)
+    if not isinstance(spec, SweepSpec):
+        source = str(spec)
+        spec = load_spec(preset_path(source) if source in PRESETS else source)
+    else:
+        source = spec.name
     models = {round(m["target"], 4): m for m in result["models"]}
     ratios = sorted(models)
 
@@ -210,24 +237,32 @@ def grid_cost(result: dict, spec_path: str) -> dict:
         r = min(ratios, key=lambda x: abs(x - target))
         return models[r], target / r
 
+    def ratio(node) -> float:
+        """An evaluated model's parameters as a fraction of the teacher's."""
+        if node.stage == "teacher":
+            return 1.0
+        if node.stage == "distill":
+            node = node.input("student")
+        return float(node.params["target"])  # a prune node: the teacher (or a student) pruned to target
+
     teacher = models[1.0]
     pilot_mix = 0.5
     d_max = max(spec.grid.dataset_size)
-    cot_rows = min(int(spec.annotate.options.get("cot_limit", d_max)), d_max) if "cot" in spec.annotate.formats else 0
-    share = cot_rows / d_max
+    opts = spec.annotate.options
+    pool = min(opts.limit or d_max, d_max)
+    cot_rows = min(opts.cot_limit or pool, pool) if "cot" in spec.annotate.formats else 0
+    share = cot_rows / pool
     mix = share / (1 + share)  # traced rows among a blended cell's examples (traced + every answer-only row)
-    batch = int(spec.distill.get("batch_size", 8))
+    batch = spec.distill.batch_size * spec.distill.grad_accum
     pilot_batch = int(result["settings"]["batch_size"])
-    cpu: dict[str, float] = {"prepare": 0.0, "annotate": 0.0, "prune": 0.0, "distill": 0.0, "eval": 0.0}
-    counts = dict.fromkeys(cpu, 0)
-    ev = spec.eval
-    rows = int(ev.get("limit") or 700)
-    mmlu = ev.get("mmlu_n", 1000)
-    mmlu = 14042 if mmlu == "all" else int(mmlu)
-    for node in unique_nodes(expand(spec)).values():
+    cpu: dict[str, float] = dict.fromkeys(COST_KINDS, 0.0)
+    counts = dict.fromkeys(COST_KINDS, 0)
+    rows = spec.eval.limit or 700
+    mmlu = 14042 if spec.eval.mmlu_n == "all" else int(spec.eval.mmlu_n)
+    nodes = list(unique_nodes(expand(spec)).values())
+    for node in nodes:
         if node.stage == "distill":
-            target = float(node.input("student").params["target"])
-            m, scale = at(target)
+            m, scale = at(ratio(node))
             d = m["distill"]
             lab = d["logit/label"]["cpu_s"]
             # the pilot's blended step is half label rows, half traced rows: price the traced share
@@ -240,8 +275,7 @@ def grid_cost(result: dict, spec_path: str) -> dict:
             cpu["distill"] += node.params["steps"] * step * scale * batch / pilot_batch
             counts["distill"] += 1
         elif node.stage == "prune":
-            src = node.input("model")  # importance runs on the input model: the teacher or a student
-            size = 1.0 if src.stage == "teacher" else float(src.input("student").params["target"])
+            size = ratio(node.input("model"))  # importance runs on the input model: the teacher or a student
             p = min((x["prune"] for x in result["models"] if "prune" in x),
                     key=lambda x: abs(x["input_fraction"] - size))
             imp_per_text = p["importance_wall_s"] / p["n_calib"] * (p["cpu_s"] / p["wall_s"])
@@ -250,41 +284,53 @@ def grid_cost(result: dict, spec_path: str) -> dict:
             counts["prune"] += 1
         elif node.stage == "evaluate":
             src = node.input("model")
-            if src.stage == "teacher":
-                m, scale = teacher, 1.0
-            else:
-                m, scale = at(float(src.input("student").params["target"]))
+            m, scale = (teacher, 1.0) if src.stage == "teacher" else at(ratio(src))
             e = m["eval"]
             cpu["eval"] += scale * (rows * e["indomain"]["cpu_s"]
                                     + mmlu * (e["mmlu_cloze"]["cpu_s"] + e["mmlu_text"]["cpu_s"]))
             counts["eval"] += 1
         elif node.stage == "teacher":
             prep = spec.teacher.prepare
-            steps = int(prep.get("steps", 100))
-            pbatch = int(prep.get("batch_size", 8))
+            steps, pbatch = prep.train.steps, prep.train.batch_size * prep.train.grad_accum
             step100 = models[ratios[-2]]["distill"]["logit/label"]["cpu_s"] / ratios[-2]
-            eval_rows = int(prep.get("eval_limit") or 700) + int(prep.get("before_limit", 105) or 0)
+            eval_rows = (prep.eval_limit or 700) * len(prep.eval_splits) + (prep.before_limit or 0)
             cpu["prepare"] += steps * step100 * pbatch / pilot_batch + eval_rows * teacher["eval"]["indomain"]["cpu_s"]
             counts["prepare"] += 1
         elif node.stage == "annotate":
             c = result["topk_cache_per_example"]
-            cpu["annotate"] += d_max * (teacher["eval"]["indomain"]["cpu_s"] + c["label"]["cpu_s"])
+            cpu["annotate"] += pool * (teacher["eval"]["indomain"]["cpu_s"] + c["label"]["cpu_s"])
             cpu["annotate"] += cot_rows * (TRACE_CPU_S + c["cot"]["cpu_s"])
             counts["annotate"] += 1
+    # transfer sets: every evaluated model (each distinct one once, as the transfer nodes are keyed by
+    # the model) scored on each set whose file is there
+    evaluated = list({n.input("model").key: n.input("model") for n in nodes if n.stage == "evaluate"}.values())
+    transfer = []
+    for ts in spec.transfer_sets:
+        n_rows = transfer_rows(ts.path()) if ts.found() else 0
+        transfer.append({"name": ts.name, "split": ts.split, "found": ts.found(), "rows": n_rows})
+        if not ts.found():
+            continue
+        for src in evaluated:
+            m, scale = (teacher, 1.0) if src.stage == "teacher" else at(ratio(src))
+            cpu["transfer"] += scale * n_rows * m["eval"]["indomain"]["cpu_s"]
+            counts["transfer"] += 1
     workers = spec.execution.workers
-    wall = {k: (v if k in ("prepare", "annotate") else v / workers) for k, v in cpu.items()}
-    return {"spec": spec_path, "cells": len(expand(spec)), "counts": counts, "cpu_s": cpu, "wall_s": wall,
-            "workers": workers, "threads": spec.execution.threads, "traced_share": mix,
+    wall = {k: (v if k in ALONE else v / workers) for k, v in cpu.items()}
+    return {"spec": source, "cells": len(expand(spec)), "counts": counts, "cpu_s": cpu, "wall_s": wall,
+            "workers": workers, "threads": spec.execution.threads, "traced_share": mix, "transfer": transfer,
             "steps_by_D": {d: spec.distill_steps(d) for d in spec.grid.dataset_size},
             "total_cpu_h": sum(cpu.values()) / 3600, "total_wall_h": sum(wall.values()) / 3600,
             "ceil": math.ceil(sum(wall.values()) / 3600)}
 
 
 def print_cost(c: dict) -> None:
+    sets = "; ".join(f"transfer set {t['name']}: " + (f"{t['rows']} rows" if t["found"] else
+                                                      f"no file at {t['split']} (not priced)")
+                     for t in c["transfer"])
     print(f"# {c['spec']}: {c['cells']} result rows; priced with the pilot's 1-thread CPU seconds; wall = CPU for "
           f"preparation and annotation (one worker), CPU / {c['workers']} for the rest ({c['workers']} workers x "
-          f"{c['threads']} thread); traced share of blended examples {c['traced_share']:.0%}; steps per stage by "
-          f"D: {c['steps_by_D']}")
+          f"{c['threads']} thread; the transfer scoring on the sweep's own process, one thread per core); traced share of blended examples "
+          f"{c['traced_share']:.0%}; steps per stage by D: {c['steps_by_D']}" + (f"; {sets}" if sets else ""))
     print("| stage | nodes | CPU hours | wall hours |")
     print("|---|---|---|---|")
     for k in c["cpu_s"]:
@@ -321,7 +367,18 @@ def main(argv=None) -> None:
     if args.cost:
         if args.from_json is None or not args.from_json.is_file():
             ap.error("--cost needs --from-json FILE, a pilot result written by this script")
-        print_cost(grid_cost(json.loads(args.from_json.read_text()), args.cost))
+        from taskdistill.errors import TaskdistillError
+
+        try:
+            result = json.loads(args.from_json.read_text())
+        except json.JSONDecodeError as exc:
+            ap.exit(2, f"{args.from_json}: line {exc.lineno}: not JSON ({exc.msg})\n")
+        try:
+            print_cost(grid_cost(result, args.cost))
+        except TaskdistillError as exc:
+            ap.exit(2, f"{exc}\n")
+        except KeyError as exc:
+            ap.exit(2, f"{args.from_json}: no {exc} in this pilot result (write one with this script)\n")
         return
     if args.warmup < 0 or args.steps < 1:
         ap.error("--steps must be >= 1 and --warmup >= 0")

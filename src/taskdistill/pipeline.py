@@ -96,6 +96,9 @@ def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, A
     fit_error = None
     df = load_results(sweep_dir, include_failed=True)
     df.attrs["source"] = str(sweep_dir)
+    from taskdistill.sweep.compute import compute_summary
+
+    compute = compute_summary(sweep_dir)  # the report's "Compute spent" section
     # the report is rebuilt when its fit would change (the table, the fit settings and format, the task),
     # when its layout changes, or when the transfer sets (found or not, and where) change
     key = content_hash(fit_key(df, task=task), REPORT_FORMAT, df.attrs.get("transfer") or [])
@@ -116,7 +119,7 @@ def fit_and_report(sweep_dir: Path, console: Console, task: Task) -> dict[str, A
             and json.loads(report_stamp.read_text()).get("key") == key):
         with console.status("writing the report ..."):
             html, md = build_report(df, fits, report_dir, title=f"taskdistill report: {sweep_dir.name}",
-                                    fit_error=fit_error, task=task)
+                                    fit_error=fit_error, task=task, compute=compute)
         atomic_write_json(report_stamp, {"key": key})
     out["report"] = {"html": html, "md": md}
     return out

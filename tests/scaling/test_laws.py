@@ -60,3 +60,19 @@ def test_metric_distance_round_trip_and_chance_levels():
     assert metric_spec("indomain.nll", "finheadlines-coarse").chance == pytest.approx(np.log(13))
     with pytest.raises(KeyError, match="unknown metric"):
         metric_spec("indomain.f2")
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_prepared_evaluation_gives_the_same_floats_as_predict_and_jac(name):
+    """The optimiser's prepared evaluation (p-free terms computed once) must not change a fit: the same floats."""
+    law = get_form(name)
+    rng = np.random.default_rng(3)
+    D = np.repeat([6_000.0, 25_000.0, 100_000.0, 400_000.0], 5)
+    r = np.tile([1.0, 0.79, 0.58, 0.37, 0.16], 4)  # r = 1: g(r) = 0, where the power forms' log term is guarded
+    f = law.prepare(D, r)
+    for _ in range(5):
+        lo, hi = np.array(law.bounds(np.array([0.5]))).T
+        p = rng.uniform(lo, np.minimum(hi, lo + 2.0))
+        pred, J = f(p)
+        assert np.array_equal(pred, law.predict(p, D, r))
+        assert np.array_equal(J, law.jac(p, D, r))

@@ -113,6 +113,10 @@ def test_main_job_writes_report_and_rerun_reuses_everything(tiny_spec, tmp_path,
     from taskdistill.sweep.store import Store
 
     computed = Store(tmp_path / "run").node_times()
+    cpu = Store(tmp_path / "run").node_cpu()
+    # every computed node has its CPU time (the worker process's), and training a tiny model takes some
+    assert set(cpu) == set(computed) and all(v >= 0 for v in cpu.values())
+    assert sum(v for k, v in cpu.items() if computed[k][0] == "distill") > 0
     stamp = html.stat().st_mtime_ns
     t0 = time.perf_counter()
     assert run_main(config=spec_file, out=tmp_path / "run", demo_n=3, quiet=True) == 0

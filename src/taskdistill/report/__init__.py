@@ -5,7 +5,8 @@ from __future__ import annotations
 
 # Bump when the report's layout or content changes, so a rerun of a finished sweep rewrites its report.
 # 2: summary first (teacher, best student per ratio, transfer sets, trade-off), fit diagnostics as one table.
-REPORT_FORMAT = 2
+# 3: paper findings F1-F4, efficiency per ratio, compute spent.
+REPORT_FORMAT = 3
 
 
 def build_report(results_df, fits, out_dir, **kw):

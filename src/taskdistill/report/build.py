@@ -2,10 +2,11 @@
 Markdown twin (PNG files beside it), both rendered from the same list of blocks so they never disagree.
 
 Layout (``SECTIONS``, one function each): a summary a practitioner can act on (the teacher's scores, the
-best student per measured ratio and the share of the teacher it keeps, each transfer set's score beside
+best student per measured ratio and the share of the teacher it keeps, the paper's four findings each with
+its interval or why it is not resolved, the efficiency of each ratio, each transfer set's score beside
 the synthetic one, the in-domain vs general-knowledge trade-off, the findings), then the figures, the
-recommendations, the fit diagnostics as one compact table, the fitted laws in detail, the data and the
-settings.
+recommendations, the fit diagnostics as one compact table, the fitted laws in detail, the data, the compute
+the sweep spent and the settings.
 
 Every number in the report is computed here from the results table and the fits: findings and
 recommendations are generated, not written by hand. A grid too small for a law (the quickstart: one data
@@ -32,7 +33,7 @@ from taskdistill.cache import atomic_write_bytes, atomic_write_text
 from taskdistill.scaling.fit import fmt_collapse
 from taskdistill.scaling.laws import get_form
 from taskdistill.scaling.metrics import DEFAULT_METRICS, metric_spec, metric_specs
-from taskdistill.scaling.table import GROUP_BY, fit_rows, teacher_levels, validate
+from taskdistill.scaling.table import GROUP_BY, TEACHER_METHOD, fit_rows, teacher_levels, validate
 
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
@@ -318,12 +319,238 @@ def _rec_table(scen) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
+# ------------------------------------------------------------------------------------------------ paper findings
+
+RESOLVING_GRID = ">= 3 data sizes, >= 3 ratios and >= 2 seeds"
+F1_TARGET_MAE = 0.03  # macro-F1 units: the extrapolation error the in-domain law should stay within
+
+
+def _main_group(fits, metric: str = "indomain.macro_f1"):
+    """The group the paper's in-domain law is stated for: label supervision, iterative schedule (logit KD
+    first), else the first group that fitted ``metric``."""
+    cands = [g for g in fits.groups if metric in g.metrics]
+    if not cands:
+        return None
+
+    def rank(g):
+        k = g.key
+        return (k.get("supervision") != "label", k.get("schedule") != "iterative", k.get("method") != "logit")
+
+    return min(cands, key=rank)
+
+
+def _f1_line(fits) -> str:
+    head = "F1, in-domain quality falls predictably with compression"
+    g = _main_group(fits)
+    if g is None:
+        return f"{head}: not measured (no group has in-domain macro-F1 values)."
+    mf = g.metrics["indomain.macro_f1"]
+    ff = mf.best()
+    if mf.status != "ok" or ff is None:
+        return f"{head}: not resolved at this grid ({g.name}: {'; '.join(mf.notes) or mf.status}); a grid with " \
+               f"{RESOLVING_GRID} fits the law."
+    parts = [f"{g.name}: law '{ff.form}'"]
+    D_max, r_min = max(mf.D_levels), min(mf.r_levels)
+    if mf.identified:
+        mean, lo, hi = mf.predict(np.array([D_max]), np.array([r_min]))
+        parts.append(f"predicts macro-F1 {_ci(float(mean[0]), float(lo[0]), float(hi[0]))} at the harshest ratio "
+                     f"r = {r_min:.3f}, D = {D_max / 1000:g}k")
+    e = ff.extrapolation or {}
+    if e.get("status") == "ok":
+        for part, label in (("harshest_r", f"the held-out harshest ratio r = {e['r_min']:.3f}"),
+                            ("largest_D", f"the held-out largest D = {e['D_max'] / 1000:g}k")):
+            if part in e:
+                mae = e[part]["mae"]
+                ok = "" if part != "harshest_r" else (f" (target <= {F1_TARGET_MAE}: "
+                                                     f"{'met' if mae <= F1_TARGET_MAE else 'NOT met'})")
+                parts.append(f"extrapolation MAE {_f(mae)} macro-F1 on {label}{ok}")
+        parts.append(f"trained on D <= {e['train_D_max'] / 1000:g}k, r >= {e['train_r_min']:.3f}")
+    else:
+        note = e.get("note", "")
+        parts.append("no extrapolation test (a law is fitted without the largest D and the harshest ratio and "
+                     "tested on them: it needs >= 3 data sizes and >= 3 ratios"
+                     + ("" if not note or note.startswith("needs") else f"; {note}") + ")")
+    if not mf.identified:
+        why = "exactly determined (passes through the cell means)" if ff.exact else "no bootstrap interval"
+        return f"{head}: not resolved at this grid ({'; '.join(parts)}; {why}); a grid with {RESOLVING_GRID} " \
+               "identifies the law."
+    return f"{head}: {'; '.join(parts)}."
+
+
+def _f2_line(fits) -> str:
+    from taskdistill.scaling.compare import verdict
+
+    head = "F2, general knowledge collapses at a milder compression than in-domain quality"
+    gm = _general(fits)
+    g = _main_group(fits)
+    if g is None or gm not in g.metrics:
+        return f"{head}: not measured ({metric_spec(gm).label} or in-domain macro-F1 has no values in the table)."
+    c = g.metrics[gm].collapse
+    need = fits.settings.get("min_margin_se", 4.0)
+    if c and c["status"] == "margin_small" and c.get("margin_se"):
+        k = (need / c["margin_se"]) ** 2
+        return (f"{head}: not resolved: no collapse point for {metric_spec(gm).label} ({g.name}): {c['note']}; "
+                f"about {k:.1f}x as many general-knowledge items (SE shrinks as 1/sqrt(n)) or a stronger teacher "
+                f"would give the {need:g}-SE margin a collapse point needs.")
+    if c and c["status"] in ("teacher_at_chance", "margin_small", "margin_unknown"):
+        return f"{head}: not resolved: no collapse point for {metric_spec(gm).label} ({g.name}): {c['note']}."
+    gap = next((x for x in g.gaps if x["general"] == gm and x["indomain"] == "indomain.macro_f1"), None)
+    if gap is None:
+        return (f"{head}: not resolved ({g.name}): no collapse point for both {metric_spec(gm).label} and macro-F1 "
+                "(see the collapse points table).")
+    a, b = g.metrics[gm].collapse, g.metrics["indomain.macro_f1"].collapse
+    where = f"{g.name}: {metric_spec(gm).label} at {_at_r(a)}, macro-F1 at {_at_r(b)}"
+    if not gap.get("identified"):
+        return (f"{head}: not resolved at this grid ({where}; gap {_f(gap['gap'])} without an interval: the laws "
+                f"are not identified); a grid with {RESOLVING_GRID} gives the gap an interval.")
+    lo, hi = gap["ci"]
+    v = verdict({"estimate": gap["gap"], "ci": [lo, hi]})
+    res = ("general knowledge collapses first" if lo > 0 else "in-domain quality collapses first" if hi < 0
+           else v["why"])
+    return f"{head}: gap r(general) - r(in-domain) {_ci(gap['gap'], lo, hi)} ({where}): {res}."
+
+
+def _comparison_lines(head: str, comps: list[dict], factor: str, fits) -> list[str]:
+    from taskdistill.scaling.compare import sentence
+
+    mine = [c for c in comps if c["factor"] == factor]
+    if not mine:
+        what = "supervision formats" if factor == "supervision" else "schedules"
+        extra = " beyond the first pruning step (identical by construction)" if factor == "schedule" else ""
+        return [f"{head}: not measured: the grid has no matched cells (same data size, ratio and seed) of two "
+                f"{what}{extra}."]
+    gm = _general(fits) if fits is not None else None
+    mine.sort(key=lambda c: (c["metric"] != "indomain.macro_f1", c["metric"] != gm))
+    out = []
+    for c in mine:
+        s = sentence(c)
+        out.append(f"{head}: " + (s if c["resolved"] else s.replace("(fewer than two matched pairs)",
+                                                                      "(fewer than two matched pairs): "
+                                                                      "not resolved at this grid")))
+    return out
+
+
+def paper_findings(df: pd.DataFrame, fits) -> list[str]:
+    """One line per finding of the paper (F1 to F4), each an estimate with its 95 % interval or "not resolved"
+    with what it would take; computed from the fits (collapse gaps, extrapolation test) and the paired
+    comparisons of :mod:`taskdistill.scaling.compare` (recomputed from the table when there are no fits)."""
+    from taskdistill.scaling.compare import compare_all
+
+    if fits is not None:
+        comps = list(fits.comparisons or [])
+        lines = [_f1_line(fits), _f2_line(fits)]
+    else:
+        rows = fit_rows(df)
+        metrics = [m for m in ("indomain.macro_f1", "mmlu.gold_prob") if m in rows and rows[m].notna().any()]
+        comps = compare_all(df, metrics) if len(rows) else []
+        lines = ["F1, in-domain quality falls predictably with compression: not resolved: no law could be fitted.",
+                 "F2, general knowledge collapses at a milder compression than in-domain quality: not resolved: no "
+                 "law could be fitted."]
+    lines += _comparison_lines("F3, supervision format drives the trade-off", comps, "supervision", fits)
+    lines += _comparison_lines("F4, iterative vs one-shot pruning", comps, "schedule", fits)
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ efficiency
+
+EFFICIENCY = (("efficiency.params", "parameters", "{:,.0f}"), ("efficiency.size_bytes", "size on disk (MB)", None),
+              ("efficiency.latency_ms_batch1", "latency batch 1 (ms)", "{:.1f}"),
+              ("efficiency.headlines_per_s", "throughput (inputs/s)", "{:.1f}"))
+
+
+def efficiency_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The teacher and each student ratio (the requested target, with the measured parameter ratios): median
+    parameters, size on disk, batch-1 latency and throughput over the ratio's rows, each also as a share of
+    the teacher's."""
+    cols = [c for c, _, _ in EFFICIENCY if c in df]
+    done = df[df["status"] == "done"]
+    if not cols or done[cols].notna().sum().sum() == 0:
+        return pd.DataFrame()
+    done = done[done[cols].notna().any(axis=1)].copy()
+    done["_t"] = done["method"] == TEACHER_METHOD
+    r = done["params_ratio"].astype(float)
+    target = done["target"].astype(float) if "target" in done else pd.Series(np.nan, index=done.index)
+    done["_r"] = np.where(done["_t"], 1.0, np.where(target.notna(), target.round(3), r.round(2)))
+    t = done[done["_t"]][cols].median() if done["_t"].any() else None
+    recs = []
+    for (teach, key), g in sorted(done.groupby(["_t", "_r"]), key=lambda kv: (not kv[0][0], -kv[0][1])):
+        med = g[cols].median()
+        lo, hi = float(g["params_ratio"].min()), float(g["params_ratio"].max())
+        rr = f"{lo:.3f}" if round(lo, 3) == round(hi, 3) else f"{lo:.3f}-{hi:.3f}"
+        rec = {"model": "teacher" if teach else f"student, target {key:g}", "params r": "1" if teach else rr,
+               "rows": len(g)}
+        for c, label, fmt in EFFICIENCY:
+            if c not in cols:
+                continue
+            v = med[c]
+            rec[label] = "-" if not np.isfinite(v) else (f"{v / 1e6:,.2f}" if fmt is None else fmt.format(v))
+            if t is not None:
+                share = f"{label.split(' (')[0]} / teacher"
+                rec[share] = "-" if teach else _f(v / t[c], 3) if np.isfinite(v) and t[c] else "-"
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def _efficiency_caption(df: pd.DataFrame) -> str:
+    extra = []
+    for col, what in (("efficiency.threads", "CPU threads"), ("efficiency.throughput_batch_size", "throughput batch"),
+                      ("efficiency.device", "device")):
+        if col in df and df[col].notna().any():
+            vals = sorted({f"{v:g}" if isinstance(v, float) else str(v) for v in df[col].dropna()})
+            extra.append(f"{what} {', '.join(vals)}")
+    return ("Efficiency of each model as a classifier of its task: median over the rows of a target ratio (seeds, "
+            "supervisions, schedules, data sizes; 'params r' is the range of their measured parameter ratios) of "
+            "the parameters, the size of its weight files, the median "
+            "wall time of scoring one input alone (batch 1) and the inputs scored per second; '/ teacher' is the "
+            "student's value divided by the teacher's (below 1 = smaller or faster, except throughput, where "
+            "above 1 = faster)" + (f"; measured with {'; '.join(extra)}" if extra else "") + ".")
+
+
+# ------------------------------------------------------------------------------------------------ compute
+
+def compute_table(compute: dict) -> pd.DataFrame:
+    recs = []
+    for s in [*compute["stages"], {"stage": "total", **compute["total"]}]:
+        recs.append({"stage": s["stage"], "distinct nodes": s["nodes"], "computed by this sweep": s["computed"],
+                     "found in the cache": s["from_cache"], "uses by cells": s["uses"],
+                     "uses served by a shared node": s["reuses"], "seconds": _f(float(s["seconds"]), 1),
+                     "CPU seconds": _f(float(s["cpu_seconds"]), 1),
+                     "seconds saved": _f(float(s["seconds_saved"]), 1)})
+    return pd.DataFrame(recs)
+
+
+def compute_sentence(compute: dict) -> str:
+    t = compute["total"]
+    share = t["reuses"] / t["uses"] if t["uses"] else float("nan")
+    spent, saved = float(t["seconds"]), float(t["seconds_saved"])
+    out = (f"The sweep computed {t['computed']} stage nodes in {spent:,.1f} s of node wall time and "
+           f"{float(t['cpu_seconds']) / 3600:,.2f} CPU-hours"
+           + (f" (CPU time not recorded for {compute['cpu_missing']} node(s))" if compute.get("cpu_missing") else "")
+           + (f" (first start to last finish: {compute['wall_span_seconds']:,.1f} s)"
+              if compute.get("wall_span_seconds") else "")
+           + (f", {', '.join(map(str, compute['torch_threads']))} torch thread(s) per worker"
+              if compute.get("torch_threads") else "")
+           + f"; {t['reuses']} of the {t['uses']} node uses by the {compute['cells']['done']} finished cells "
+             f"({share:.0%}) were served by a node another cell had already needed"
+           + (f", and {t['from_cache']} of the {t['nodes']} distinct nodes were found computed in the cache"
+              if t["from_cache"] else "")
+           + f"; caching saved about {saved:,.1f} s"
+           + (f" ({saved / (spent + saved):.0%} of the total without caching)" if spent + saved > 0 else "") + ".")
+    ann = next((s for s in compute["stages"] if s["stage"] == "annotate"), None)
+    if ann and ann["uses"]:
+        out += (f" The teacher annotated the training rows in {ann['nodes']} pass(es) used by {ann['uses']} "
+                "cells.")
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ summary
 
 
 def _model_label(row) -> str:
     if row["method"] == "teacher":
         return "teacher"
+    if row["method"] == "pruned":  # pruned one-shot, not distilled (no dataset size)
+        return f"r={row['params_ratio']:.3f} pruned, not distilled"
     return (f"r={row['params_ratio']:.3f} {row['supervision']}/{row['method']}/{row['schedule']} "
             f"D={int(row['dataset_size'])} seed {int(row['seed'])}")
 
@@ -457,6 +684,8 @@ class _Ctx:
     metrics: list[str]
     task: Any
     transfer: list[dict]
+    compute: dict | None = None  # the sweep's compute summary (compute.json), if any
+    compute_where: str | None = None  # where it was looked for when there is none
 
 
 def _header(c: _Ctx) -> list[Block]:
@@ -482,6 +711,12 @@ def _summary(c: _Ctx) -> list[Block]:
                                     ">= 2 seeds."))
     else:
         B.append(Block("p", "No finished student with an in-domain macro-F1 yet."))
+    B += [Block("h3", "Paper findings"), Block("ul", paper_findings(c.df, c.fits))]
+    et = efficiency_table(c.df)
+    B.append(Block("h3", "Efficiency"))
+    B.append(Block("table", et, _efficiency_caption(c.df)) if not et.empty else
+             Block("p", "No efficiency measurements in the results table (the models were evaluated without "
+                        "timing)."))
     for ts in c.transfer:
         if not ts.get("found"):
             B.append(Block("p", f"Transfer set '{ts['name']}': no transfer set found at {ts['split']} (the run "
@@ -619,6 +854,21 @@ def _data(c: _Ctx) -> list[Block]:
                   "MMLU accuracy and gold probability (four options), 0 for the gold-vs-distractor margin.")]
 
 
+def _compute(c: _Ctx) -> list[Block]:
+    B = [Block("h2", "Compute spent")]
+    if c.compute is None:
+        where = f" at {c.compute_where}" if c.compute_where else ""
+        return [*B, Block("p", f"No compute summary{where}: `taskdistill sweep export SWEEP --out results.csv` "
+                               "writes compute.json beside the results table.")]
+    return [*B, Block("p", compute_sentence(c.compute)),
+            Block("table", compute_table(c.compute),
+                  "Per stage kind: distinct nodes the finished cells needed, how many this sweep computed and how "
+                  "many it found already computed in the cache, how often cells used them, and how many of those "
+                  "uses went to a node another cell had already needed (shared); seconds = measured wall seconds "
+                  "of the nodes this sweep computed; seconds saved = what the uses served without computing "
+                  "would have cost recomputed.")]
+
+
 def _settings(c: _Ctx) -> list[Block]:
     from taskdistill.info import versions
 
@@ -627,11 +877,12 @@ def _settings(c: _Ctx) -> list[Block]:
     return [Block("h2", "Settings and versions"), Block("table", vt)]
 
 
-SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted_laws, _data, _settings)
+SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted_laws, _data, _compute, _settings)
 
 
 def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
-            task=None, transfer: list[dict] | None = None) -> list[Block]:
+            task=None, transfer: list[dict] | None = None, compute: dict | None = None,
+            compute_where: str | None = None) -> list[Block]:
     """The report as blocks, section by section (``SECTIONS``): summary first, then figures,
     recommendations, the fit diagnostics, the fitted laws in detail, the data and the settings."""
     from taskdistill.task import load_task
@@ -640,7 +891,7 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
     rows = fit_rows(df)
     c = _Ctx(df=df, rows=rows, teacher=teacher_levels(df), fits=fits, fit_error=fit_error, title=title,
              metrics=[m for m in metrics if m in rows and rows[m].notna().any()], task=task_obj,
-             transfer=list(transfer or []))
+             transfer=list(transfer or []), compute=compute, compute_where=compute_where)
     return [b for section in SECTIONS for b in section(c)]
 
 
@@ -692,7 +943,8 @@ def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str
 
 def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: str = "taskdistill scaling report",
                  fit_error: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
-                 dpi: int = 90, task=None, transfer: list[dict] | None = None) -> tuple[Path, Path]:
+                 dpi: int = 90, task=None, transfer: list[dict] | None = None,
+                 compute: dict | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``fig_*.png``) into ``out_dir``.
 
     ``fits`` may be ``None`` (nothing fittable): the report then shows the measured points and says why
@@ -700,15 +952,26 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
     were made for) names the labels and chance levels. ``transfer`` lists the transfer sets
     (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``): the summary shows each found
-    set's scores beside the synthetic ones and names the path of each one not found.
+    set's scores beside the synthetic ones and names the path of each one not found. ``compute`` is the
+    sweep's compute summary (``taskdistill.sweep.compute``; default: ``results_df.attrs["compute"]``, else
+    ``compute.json`` beside the results file named by ``results_df.attrs["source"]``); without one the
+    "Compute spent" section says so in one line.
     """
+    from taskdistill.report.compute import compute_beside
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = validate(results_df)
     if transfer is None:  # the sweep's transfer sets, as ``sweep.store.load_results`` attaches them
         transfer = results_df.attrs.get("transfer") or []
+    where = None
+    if compute is None:
+        compute = results_df.attrs.get("compute")
+    if compute is None:
+        compute, path = compute_beside(results_df.attrs.get("source"))
+        where = str(path) if path else None
     blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task,
-                     transfer)
+                     transfer, compute, where)
     page, md = _render(blocks, out_dir, dpi)
     html_path = atomic_write_text(out_dir / REPORT_HTML, page)
     md_path = atomic_write_text(out_dir / REPORT_MD, md)

@@ -27,6 +27,10 @@ def register(app: typer.Typer) -> None:
 
         task_obj = resolve_task(task, sweep_dir)
         df = load(sweep_dir, results)
+        if sweep_dir is not None:  # the compute the sweep spent, from its store (with --results: compute.json)
+            from taskdistill.sweep.compute import compute_summary
+
+            df.attrs["compute"] = compute_summary(sweep_dir)
         fits, err = None, None
         try:
             fits = fits_for(df, fits_path, n_boot, seed or 0, progress=not quiet(), task=task_obj)

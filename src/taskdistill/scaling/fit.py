@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
+from scipy.special import digamma
 from scipy.stats import chi2, norm
 from threadpoolctl import threadpool_limits
 
@@ -64,7 +65,8 @@ INTERVAL = "percentile"
 COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
 # bootstrap variance components: "median" (the within-chain variance redrawn from its scaled inverse chi-square;
 # the between-chain one too, but scaled so that its draws' median, not mean, is the estimate), "chi2" (both
-# redrawn, mean-scaled), "within" (only the within one), "between" (only the between one), "plugin" (neither).
+# redrawn, mean-scaled), "log" (as "median", scaled so that the draws' geometric mean is the estimate: narrower),
+# "within" (only the within one), "between" (only the between one), "plugin" (neither).
 # Measured by bench/coverage.py (docs/scaling.md): "chi2" over-covers the collapse and knee (98.5-99.5 %) since
 # a variance estimated from 2 degrees of freedom (3 seed-chains) has an infinite-mean inverse; "within"
 # under-covers the collapse at high noise (89.5 %); "median" sits between them.
@@ -349,24 +351,29 @@ def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.nda
     D = np.asarray(D, dtype=float)
     r = np.asarray(r, dtype=float)
 
+    evaluate = form.prepare(D, r)  # the p-free terms computed once: the optimiser calls this thousands of times
+
     def objective(x):
         p = base.copy()
         p[free] = x
         with np.errstate(all="ignore"):
-            raw = form.predict(p, D, r)
-            if not np.all(np.isfinite(raw)) or np.any(raw <= 0):
+            raw, J = evaluate(p)
+            if not np.isfinite(raw).all() or (raw <= 0).any():
                 return 1e12, np.zeros_like(x)
             # floored at chance: beyond the cap the prediction is cap * (raw/cap)^LEAK, a "leaky" floor that is
             # continuous, nearly flat and never gradient-free (a hard cap strands the optimiser on a plateau)
-            over = np.zeros(len(raw), bool) if cap is None else raw > cap
-            pred = np.where(over, cap * (raw / (cap or 1.0)) ** LEAK, raw) if cap is not None else raw
+            if cap is None:
+                pred, dlog = raw, 1.0 / raw  # dlog = d log(pred) / d raw
+            else:
+                over = raw > cap
+                pred = np.where(over, cap * (raw / (cap or 1.0)) ** LEAK, raw)
+                dlog = np.where(over, LEAK / raw, 1.0 / pred)
             res = np.log(pred) - logL
             a = np.abs(res)
             f = np.where(a <= delta, 0.5 * res**2, delta * (a - 0.5 * delta)).sum() / delta**2
             psi = np.clip(res, -delta, delta) / delta**2  # d huber / d res
-            dlog = np.where(over, LEAK / raw, 1.0 / pred)  # d log(pred) / d raw
-            grad = ((psi * dlog)[:, None] * form.jac(p, D, r)[:, free]).sum(axis=0)
-        if not np.all(np.isfinite(grad)):
+            grad = ((psi * dlog)[:, None] * J[:, free]).sum(axis=0)
+        if not np.isfinite(grad).all():
             return 1e12, np.zeros_like(x)
         return float(f), grad
 
@@ -834,13 +841,15 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     e = np.log(Lv) - np.log(np.maximum(pred, 1e-12))
     ms_b, df_b, ms_w, df_w, m = _variance_components(e, sv, n_free, se_rel)
     chains, inv = np.unique(sv, return_inverse=True)
-    med_b = float(chi2.median(df_b)) if df_b else 0.0
+    # "median": the draws' median is the estimate; "log": their geometric mean is (E log chi2_k = digamma(k/2) + log 2)
+    med_b = (float(chi2.median(df_b)) if VARIANCE_DRAW == "median" else
+             math.exp(digamma(df_b / 2) + math.log(2))) if df_b else 0.0
     draws, tdraws = [], []
     for _ in range(settings.n_boot):
-        mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within", "median") else ms_w
+        mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within", "median", "log") else ms_w
         var_u = 0.0
         if df_b:
-            if VARIANCE_DRAW == "median":  # redrawn, scaled so that the draws' median is the estimate
+            if VARIANCE_DRAW in ("median", "log"):  # redrawn, scaled so the draws' median (geometric mean) is the estimate
                 mb = ms_b * med_b / rng.chisquare(df_b)
             else:
                 mb = ms_b * df_b / rng.chisquare(df_b) if VARIANCE_DRAW in ("chi2", "between") else ms_b

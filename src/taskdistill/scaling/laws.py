@@ -70,6 +70,14 @@ class Form:
     def support(self, n_D: int, n_r: int, chance_distance: float | None) -> Support:  # pragma: no cover
         raise NotImplementedError
 
+    def prepare(self, D: np.ndarray, r: np.ndarray):
+        """``f(p) -> (predict, jac)`` at fixed points, for an optimiser calling it many times: the terms that do
+        not depend on ``p`` are computed once. The values are the same floats as :meth:`predict` and
+        :meth:`jac` (same operations in the same order); a form's own version may return one Jacobian array
+        that the next call overwrites, so use it before calling again."""
+        D, r = np.asarray(D, dtype=float), np.asarray(r, dtype=float)
+        return lambda p: (self.predict(p, D, r), self.jac(p, D, r))
+
     def __repr__(self) -> str:
         return f"<law {self.name}: {self.formula}>"
 
@@ -108,6 +116,27 @@ class PowerLaw(Form):
         with np.errstate(divide="ignore", invalid="ignore"):
             glog = np.where(g > 0, gpow * np.log(np.where(g > 0, g, 1.0)), 0.0)
         return np.stack([np.ones_like(d), dpow, -A * dpow * np.log(d), gpow, B * glog], axis=1)
+
+    def prepare(self, D, r):
+        d = np.asarray(D, dtype=float) / D_UNIT
+        g = self.g(r)
+        logd = np.log(d)
+        pos = g > 0
+        logg = np.log(np.where(pos, g, 1.0))
+        J = np.empty((len(d), 5))
+        J[:, 0] = 1.0
+
+        def f(p):
+            E, A, alpha, B, beta = p
+            dpow = d ** (-alpha)
+            gpow = g**beta
+            J[:, 1] = dpow
+            J[:, 2] = -A * dpow * logd
+            J[:, 3] = gpow
+            J[:, 4] = B * np.where(pos, gpow * logg, 0.0)
+            return E + A * dpow + B * gpow, J
+
+        return f
 
     def bounds(self, L):
         Lmax = float(np.max(L))
@@ -151,6 +180,29 @@ class KneeLaw(Form):
         s = expit(z)
         ds = (top - Lc) * s * (1 - s)
         return np.stack([s, s * dpow, -s * A * dpow * np.log(d), -ds / w, -ds * z / w, 1 - s], axis=1)
+
+    def prepare(self, D, r):
+        d = np.asarray(D, dtype=float) / D_UNIT
+        r = np.asarray(r, dtype=float)
+        logd = np.log(d)
+        J = np.empty((len(d), 6))
+
+        def f(p):
+            E, A, alpha, r0, w, Lc = p
+            dpow = d ** (-alpha)
+            top = E + A * dpow
+            z = (r - r0) / w
+            s = expit(z)
+            ds = (top - Lc) * s * (1 - s)
+            J[:, 0] = s
+            J[:, 1] = s * dpow
+            J[:, 2] = -s * A * dpow * logd
+            J[:, 3] = -ds / w
+            J[:, 4] = -ds * z / w
+            J[:, 5] = 1 - s
+            return Lc + (top - Lc) * s, J
+
+        return f
 
     def bounds(self, L):
         Lmax = float(np.max(L))

@@ -19,6 +19,9 @@ REQUIRED = ("dataset_size", "params_ratio", "method", "supervision", "status")
 OPTIONAL_DEFAULTS = {"schedule": "none", "seed": 0, "target": np.nan, "params_ratio_nonemb": np.nan}
 GROUP_BY = ("supervision", "method", "schedule")
 TEACHER_METHOD = "teacher"
+# a pruned-but-undistilled model (a sweep's ``prune.evaluate`` rows): listed with the results, never a student
+PRUNED_METHOD = "pruned"
+REFERENCE_METHODS = (TEACHER_METHOD, PRUNED_METHOD)
 # the columns that name one evaluated model: a second finished row with the same values is a duplicate
 CELL_KEY = ("dataset_size", "target", "params_ratio", "method", "supervision", "schedule", "seed")
 # valid ranges of the metrics the laws know (a value outside is a corrupt table, not a bad model)
@@ -103,6 +106,8 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
         out[col] = vals
     for col, lo, hi in (("dataset_size", 1, np.inf), ("params_ratio", 1e-6, 1.5)):
         bad = done & (out[col].isna() | (out[col] < lo) | (out[col] > hi))
+        if col == "dataset_size":  # a pruned, undistilled model saw no training data: no size is right
+            bad &= ~((out["method"] == PRUNED_METHOD) & out[col].isna())
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise ResultsError(f"{source}: row {i}: column {col!r} = {out[col].iloc[i]!r} is outside [{lo}, {hi}]")
@@ -168,8 +173,14 @@ def table_hash(df: pd.DataFrame) -> str:
 
 
 def fit_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows a law is fitted to: finished students (not the teacher, not failed cells)."""
-    return df[(df["status"] == "done") & (df["method"] != TEACHER_METHOD)]
+    """The rows a law is fitted to: finished students (not the teacher, not the pruned-but-undistilled
+    models, not failed cells)."""
+    return df[(df["status"] == "done") & ~df["method"].isin(REFERENCE_METHODS)]
+
+
+def pruned_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The finished pruned-but-undistilled rows (method ``pruned``): what pruning alone costs at each ratio."""
+    return df[(df["status"] == "done") & (df["method"] == PRUNED_METHOD)]
 
 
 def teacher_levels(df: pd.DataFrame) -> dict[str, float]:

@@ -94,13 +94,16 @@ def sweep_status_cmd(sweep_dir: O.SweepDir,
 
 @sweep_app.command("export")
 def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
-    """Write the results table (one row per evaluated model) to OUT: results.csv or results.parquet."""
+    """Write the results table (one row per evaluated model) to OUT: results.csv or results.parquet, and
+    beside it compute.json: the seconds, node counts and cache reuses per stage (read by the report)."""
     from taskdistill.checks import check_out_file
+    from taskdistill.sweep.compute import COMPUTE_FILE, write_compute
     from taskdistill.sweep.store import export_results
 
     check_out_file(out)
     path = export_results(sweep_dir, out)
     typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {write_compute(sweep_dir, Path(out).with_name(COMPUTE_FILE))}")
 
 
 @sweep_app.command("plan")

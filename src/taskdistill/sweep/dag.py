@@ -10,7 +10,11 @@ second one finds it done:
 - an iterative chain to 58% is ``prune(79%) -> distill -> prune(58%) -> distill``; its first two
   nodes are exactly the nodes of the 79% cell with the same settings, so they are computed once;
 - a one-shot cell to the mildest target equals the iterative one (same nodes, same budget), so it
-  costs nothing extra and still gets its own labelled result row.
+  costs nothing extra and still gets its own labelled result row;
+- a pruned-but-undistilled row (``prune.evaluate``) evaluates the very prune node a one-shot chain to
+  its target starts with (the teacher pruned to it), so it costs one evaluation and no pruning when
+  the grid has one-shot cells (with an iterative-only grid, one prune of the teacher per target below
+  the mildest, its importance scores cached).
 
 The task enters at the root: the data node's settings hold the task itself, so its content hash is
 part of every key below, two tasks never share a node, and each stage reads the task from its data
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from taskdistill.cache import content_hash
-from taskdistill.sweep.spec import SweepSpec
+from taskdistill.sweep.spec import PRUNED_METHOD, SweepSpec
 
 # Bump a stage's version when its node semantics change, so old cached nodes are not reused.
 # distill 2: blended supervision also trains on the answer-only rows (DistillConfig.label_mix).
@@ -91,6 +95,8 @@ class Cell:
         s = self.settings
         if s["method"] == "teacher":
             return "teacher"
+        if s["method"] == PRUNED_METHOD:
+            return f"r={s['target']:.2f} pruned one-shot, not distilled"
         return (f"D={s['dataset_size']} r={s['target']:.2f} {s['method']}/{s['supervision']}/"
                 f"{s['schedule']} seed={s['seed']}")
 
@@ -132,6 +138,14 @@ def _evaluate(spec: SweepSpec, model: Node, data: Node) -> Node:
     return Node("evaluate", {"eval": spec.eval_settings()}, (("model", model), ("data", data)))
 
 
+def _prune(spec: SweepSpec, shared: dict[str, Node], model: Node, target: float) -> Node:
+    """``model`` pruned to ``target`` (of the teacher's parameters): the prune node of every chain."""
+    return Node("prune", {"target": target, "strategy": spec.prune.strategy, "method": spec.prune.method,
+                          "calib_n": spec.prune.calib_n,
+                          "options": spec.prune.options.model_dump(mode="json", exclude_unset=True)},
+                (("model", model), ("teacher", shared["teacher"]), ("data", shared["pool"])))
+
+
 def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: int, target: float,
                    method: str, supervision: str, schedule: str, seed: int) -> Node:
     steps = spec.iterative_chain(target) if schedule == "iterative" else [target]
@@ -141,10 +155,7 @@ def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: in
     distill_cfg = spec.distill_config()
     model = shared["teacher"]
     for step in steps:
-        prune = Node("prune", {"target": step, "strategy": spec.prune.strategy, "method": spec.prune.method,
-                               "calib_n": spec.prune.calib_n,
-                               "options": spec.prune.options.model_dump(mode="json", exclude_unset=True)},
-                     (("model", model), ("teacher", shared["teacher"]), ("data", shared["pool"])))
+        prune = _prune(spec, shared, model, step)
         model = Node("distill", {"method": method, "supervision": supervision, "seed": seed,
                                  "dataset_size": dataset_size, "steps": budget, "config": distill_cfg},
                      (("student", prune), ("teacher", shared["teacher"]), ("annotations", shared["annotate"]),
@@ -152,8 +163,16 @@ def _student_chain(spec: SweepSpec, shared: dict[str, Node], *, dataset_size: in
     return model
 
 
+def pruned_settings(target: float) -> dict[str, Any]:
+    """The row labels of the teacher pruned one-shot to ``target`` and evaluated undistilled
+    (``prune.evaluate``): no training data (dataset size None), no supervision, seed 0."""
+    return {"dataset_size": None, "target": target, "method": PRUNED_METHOD, "supervision": "none",
+            "schedule": "oneshot", "seed": 0}
+
+
 def expand(spec: SweepSpec) -> list[Cell]:
-    """All cells of the sweep, the teacher row first, then ordered so chain prefixes come first."""
+    """All cells of the sweep, the teacher row first, then the pruned-but-undistilled rows
+    (``prune.evaluate``), then the students, ordered so chain prefixes come first."""
     shared = _shared_nodes(spec)
     cells: list[Cell] = []
     if spec.teacher.evaluate:
@@ -161,6 +180,10 @@ def expand(spec: SweepSpec) -> list[Cell]:
                            "schedule": "none", "seed": 0},
                           _evaluate(spec, shared["teacher"], shared["data"])))
     g = spec.grid
+    if spec.prune.evaluate:  # pruned, not distilled: the one-shot chain's first node, evaluated
+        for t in g.target:
+            cells.append(Cell(pruned_settings(t), _evaluate(spec, _prune(spec, shared, shared["teacher"], t),
+                                                            shared["data"])))
     for d, m, s, seed, sched, t in itertools.product(g.dataset_size, g.method, g.supervision, g.seed,
                                                       g.schedule, g.target):
         settings = {"dataset_size": d, "target": t, "method": m, "supervision": s, "schedule": sched,

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from taskdistill.sweep.dag import expand, unique_nodes
-from taskdistill.sweep.spec import SweepSpec
+from taskdistill.sweep.spec import PRUNED_METHOD, SweepSpec
 
 KINDS = ("prepare", "annotate", "importance", "prune", "distill", "eval")
 
@@ -111,9 +111,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
         "prune": counts["prune"] * COST["prune"],
         "distill": sum(n.params["steps"] * batch * COST["distill_per_example"] * distill_target(n)
                        for n in nodes if n.stage == "distill"),
-        "eval": sum(_eval_seconds(spec)
-                    * (1.0 if n.input("model").stage == "teacher" else distill_target(n.input("model")))
-                    for n in nodes if n.stage == "evaluate"),
+        "eval": sum(_eval_seconds(spec) * model_size(n.input("model")) for n in nodes if n.stage == "evaluate"),
     }
     notes = [f"training budget: {spec.budget_unit}"
              + (f" ({spec.distill.epochs or 1:g} per distillation over the cell's D rows; steps per "
@@ -121,6 +119,15 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                 + ")" if spec.budget_unit == "epochs" else
                 f" ({spec.distill.steps} per distillation whatever D is: the data axis is confounded "
                 "with training length)")]
+    if spec.prune.evaluate:
+        pruned = [c for c in cells if c.settings["method"] == PRUNED_METHOD]
+        extra = sum(1 for c in pruned if not any(
+            n.stage == "distill" and n.input("student").key == c.node.input("model").key for n in nodes))
+        notes.append(f"prune.evaluate: {len(pruned)} pruned-but-undistilled rows (the teacher pruned one-shot to "
+                     f"each target, evaluated with no distillation; listed, never fitted as students): "
+                     f"{len(pruned)} evaluations"
+                     + (f", {extra} prune node(s) no student shares (the grid has no one-shot cell there)"
+                        if extra else ", no extra pruning (each is a one-shot student's prune node)"))
     notes += _transfer_notes(spec, nodes)
     return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes)
 
@@ -142,10 +149,17 @@ def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
         else:  # CSV: lines less the header (a quoted newline counts twice: an estimate); JSONL: lines
             with open(ts.path(), "rb") as fh:
                 rows = sum(1 for _ in fh) - (ts.path().suffix == ".csv")
-        sec = sum(rows * COST["eval_per_row"] * (1.0 if m.stage == "teacher" else float(
-            m.input("student").params.get("target", 1.0))) for m in models)
+        sec = sum(rows * COST["eval_per_row"] * model_size(m) for m in models)
         out.append(f"transfer set {ts.name}: {len(models)} models x ~{rows} rows, ~{_fmt_seconds(sec)} more")
     return out
+
+
+def model_size(node) -> float:
+    """An evaluated model's parameters as a fraction of the teacher's: the teacher 1, a pruned model its
+    target, a distilled student its pruned input's target."""
+    if node.stage == "distill":
+        node = node.input("student")
+    return float(node.params.get("target", 1.0)) if node.stage == "prune" else 1.0
 
 
 def _fmt_seconds(s: float) -> str:

@@ -110,7 +110,8 @@ class UpstreamError(RuntimeError):
 
 
 class NodeRunner:
-    """Computes nodes on demand, at most once each, and records their wall time for the ETA."""
+    """Computes nodes on demand, at most once each, and records their wall and CPU time (the ETA, the compute
+    summary)."""
 
     def __init__(self, stages: Any, store: Store | None = None,
                  on_stage: Callable[[Node, str], None] | None = None, failed: dict[str, str] | None = None):
@@ -146,18 +147,18 @@ class NodeRunner:
                 shutil.rmtree(final)
             self.on_stage(node, "start")
             fn = getattr(self.stages, node.stage)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()  # a worker process computes one node at a time
             work = work_dir(final)  # stable across attempts: stages resume from it
             with atomic_dir(final) as tmp:
                 result = fn(node.params, inputs, tmp, work=work) or {}
                 result = _relocate(result, str(tmp), str(final))
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
                 atomic_write_json(tmp / NODE_FILE, {"key": node.key, "stage": node.stage, "params": node.params,
                                                     "inputs": {r: n.key for r, n in node.inputs},
-                                                    "result": result, "seconds": seconds})
+                                                    "result": result, "seconds": seconds, "cpu_seconds": cpu})
             shutil.rmtree(work, ignore_errors=True)
             if self.store is not None:
-                self.store.add_node_time(node.key, node.stage, seconds)
+                self.store.add_node_time(node.key, node.stage, seconds, cpu)
             self.on_stage(node, "done")
             return result
 

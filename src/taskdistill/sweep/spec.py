@@ -1,7 +1,8 @@
 """The sweep spec: which grid to run and the fixed settings of every stage.
 
 A sweep is the cartesian product of six axes (``dataset_size``, ``target``, ``method``,
-``supervision``, ``schedule``, ``seed``) plus one teacher row. Everything that is *not* an axis is a
+``supervision``, ``schedule``, ``seed``) plus one teacher row (``teacher.evaluate``) and, with
+``prune.evaluate``, one pruned-but-undistilled row per target. Everything that is *not* an axis is a
 fixed per-stage setting; those live in their own sections so that the content hash of, say, a pruned
 student depends only on the settings that can change it (the annotation pass is shared by every cell,
 the iterative 79% step is shared by every target below it).
@@ -106,11 +107,21 @@ class AnnotateSettings(StrictModel):
     options: AnnotateOptions = Field(default_factory=AnnotateOptions, description="the other settings of annotate()")
 
 
+PRUNED_METHOD = "pruned"  # the method of a pruned-but-undistilled row (``prune.evaluate``)
+
+
 class PruneSettings(PruneConfig):
-    """``PruneConfig`` plus the chain an iterative schedule prunes through."""
+    """``PruneConfig`` plus the chain an iterative schedule prunes through, and ``evaluate``: like
+    ``teacher.evaluate``, a result row for this stage's own output, here the teacher pruned one-shot to
+    each target with no distillation at all (what pruning alone costs, before distillation recovers or
+    forgets anything). Those rows reuse the one-shot chain's prune node (one evaluation each, no extra
+    pruning) and are labelled method ``pruned``, supervision ``none``, schedule ``oneshot``, no dataset
+    size; they are listed beside the students but never fitted or compared as students."""
 
     iterative_steps: list[float] | None = Field(
         None, description="targets an iterative chain passes through (default: the target axis)")
+    evaluate: bool = Field(False, description="add one result row per target: the teacher pruned one-shot to it, "
+                           "evaluated with no distillation (method 'pruned')")
 
     @field_validator("iterative_steps")
     @classmethod
@@ -206,6 +217,8 @@ class SweepSpec(StrictModel):
         raw["teacher"]["prepare"] = self.teacher.prepare.given()
         raw["annotate"]["options"] = self.annotate.options.model_dump(mode="json", exclude_unset=True)
         raw["prune"]["options"] = self.prune.options.model_dump(mode="json", exclude_unset=True)
+        if not self.prune.evaluate:  # off, the stored spec stays as before the switch existed (resumable)
+            raw["prune"].pop("evaluate")
         raw["distill"] = self.distill.model_dump(mode="json", exclude_unset=True)
         raw["eval"] = self.eval.model_dump(mode="json", exclude_unset=True)
         return raw
@@ -270,7 +283,7 @@ class SweepSpec(StrictModel):
         g = self.grid
         n = (len(g.dataset_size) * len(g.target) * len(g.method) * len(g.supervision) * len(g.schedule)
              * len(g.seed))
-        return n + (1 if self.teacher.evaluate else 0)
+        return n + (1 if self.teacher.evaluate else 0) + (len(g.target) if self.prune.evaluate else 0)
 
 
 def presets_dir() -> Path:

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS node_times (
-    key TEXT PRIMARY KEY, stage TEXT NOT NULL, seconds REAL NOT NULL, finished REAL NOT NULL
+    key TEXT PRIMARY KEY, stage TEXT NOT NULL, seconds REAL NOT NULL, finished REAL NOT NULL, cpu_seconds REAL
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS transfer (
@@ -71,6 +71,9 @@ class Store:
             conn.execute("PRAGMA busy_timeout=120000")
             conn.execute("PRAGMA journal_mode=WAL")  # readers (status) never block the writers
             conn.executescript(SCHEMA)
+            cols = {row[1] for row in conn.execute("PRAGMA table_info(node_times)")}
+            if "cpu_seconds" not in cols:  # a sweep folder from before CPU time was recorded
+                conn.execute("ALTER TABLE node_times ADD COLUMN cpu_seconds REAL")
         finally:
             conn.close()
 
@@ -171,10 +174,16 @@ class Store:
         return out
 
     # ---- timings ------------------------------------------------------------------------------
-    def add_node_time(self, key: str, stage: str, seconds: float) -> None:
+    def add_node_time(self, key: str, stage: str, seconds: float, cpu_seconds: float | None = None) -> None:
         with self._conn() as c:
-            c.execute("INSERT OR REPLACE INTO node_times(key, stage, seconds, finished) VALUES (?, ?, ?, ?)",
-                      (key, stage, seconds, time.time()))
+            c.execute("INSERT OR REPLACE INTO node_times(key, stage, seconds, finished, cpu_seconds) "
+                      "VALUES (?, ?, ?, ?, ?)", (key, stage, seconds, time.time(), cpu_seconds))
+
+    def node_cpu(self) -> dict[str, float]:
+        """CPU seconds of the nodes this sweep computed (of the worker process; none for older folders)."""
+        with self._conn() as c:
+            rows = c.execute("SELECT key, cpu_seconds FROM node_times WHERE cpu_seconds IS NOT NULL").fetchall()
+        return dict(rows)
 
     def node_times(self) -> dict[str, tuple[str, float]]:
         with self._conn() as c:
@@ -220,7 +229,9 @@ def _split_metrics(row: dict[str, Any]) -> dict[str, Any]:
 def load_results(sweep_dir: str | Path, include_failed: bool = False):
     """All result rows of a sweep as a DataFrame: axes, ``params_ratio``, ``status``, flattened metrics.
 
-    The teacher is a row too (target 1.0, method "teacher", supervision and schedule "none").
+    The teacher is a row too (target 1.0, method "teacher", supervision and schedule "none"), and so is
+    each pruned-but-undistilled model of ``prune.evaluate`` (method "pruned", supervision "none", schedule
+    "oneshot", no dataset size).
     ``include_failed`` adds failed cells (metrics NaN, ``error`` set), so a report can list them."""
     import pandas as pd
 
