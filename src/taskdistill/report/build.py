@@ -243,7 +243,7 @@ def _at_r(c) -> str:
     text = fmt_collapse(c)
     return f"r {text}" if text[:1] in "<>" else f"r = {text}"
 
-def findings(fits) -> list[str]:
+def findings(fits, comparisons: bool = True) -> list[str]:
     """Generated finding sentences: the collapse comparison (only from identified fits with an interval) and
     the paired supervision / schedule comparisons (a difference is stated only when its interval excludes 0)."""
     from taskdistill.scaling.compare import sentence
@@ -275,7 +275,8 @@ def findings(fits) -> list[str]:
                         for m, mf in g.metrics.items() if mf.collapse and mf.spec.domain == "general"
                         and mf.collapse["status"] in ("teacher_at_chance", "margin_small", "margin_unknown")})
     out += [f"No collapse point for {x}." for x in no_margin]
-    out += [sentence(c) for c in getattr(fits, "comparisons", []) or []]
+    if comparisons:
+        out += [sentence(c) for c in getattr(fits, "comparisons", []) or []]
     return out
 
 
@@ -729,12 +730,13 @@ def _summary(c: _Ctx) -> list[Block]:
         B.append(Block("fig", fig, "In-domain vs general-knowledge trade-off and its Pareto frontier.", "tradeoff"))
     else:
         B.append(Block("p", "No tradeoff figure: no row has both in-domain macro-F1 and MMLU accuracy."))
-    B.append(Block("h3", "Findings"))
+    B.append(Block("h3", "Findings by group (collapse points)"))
     if c.fits is None:
         B.append(Block("p", f"No scaling law could be fitted: {c.fit_error}. The figures below show the measured "
                             "points only."))
     else:
-        B.append(Block("ul", findings(c.fits) or [
+        # the paired supervision / schedule comparisons are in the paper findings above
+        B.append(Block("ul", findings(c.fits, comparisons=False) or [
             "No group has both a general-knowledge and an in-domain collapse point with an interval: the collapse "
             "comparison needs an identified law for both metrics."]))
     return B
