@@ -241,6 +241,8 @@ def main() -> None:
     ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between", "median", "log"], default=fit.VARIANCE_DRAW)
     ap.add_argument("--effect-interval", choices=["percentile", "bc", "basic"], default=fit.EFFECT_INTERVAL)
     ap.add_argument("--collapse-interval", choices=["percentile", "bc", "basic"], default=fit.COLLAPSE_INTERVAL)
+    ap.add_argument("--bound-interval", choices=["two-sided", "one-sided"], default=fit.BOUND_INTERVAL,
+                    help="a parameter interval whose draws pile up at the optimiser's bound")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--teacher-se", type=float, help="override the regimes' teacher standard error (simulation "
                     "and fit), e.g. 1e-9 to see the interval without the teacher's own noise")
@@ -253,6 +255,7 @@ def main() -> None:
     fit.VARIANCE_DRAW = a.variance_draw
     fit.EFFECT_INTERVAL = a.effect_interval
     fit.COLLAPSE_INTERVAL = a.collapse_interval
+    fit.BOUND_INTERVAL = a.bound_interval
     if a.teacher_se is not None:
         for reg in REGIMES.values():
             reg["teacher_se"] = a.teacher_se

@@ -213,3 +213,20 @@ def test_parameters_the_grid_cannot_identify_get_no_interval():
     ff = mf.forms["power"]
     assert ff.not_identified == {} and set(ff.ci) == set(POWER)
     assert ff.effects["data size"][1] > 0 and ff.effects["compression"][1] > 0
+
+
+def test_interval_of_draws_piled_at_a_bound_is_one_sided_only_when_asked(monkeypatch):
+    from taskdistill.scaling import fit as F
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.zeros(30), rng.uniform(0.0, 1.0, 70)])  # 30 % of the draws on the bound E = 0
+    two = F._param_interval(x, 0.1, 0.95, (0.0, 10.0))
+    assert two == F._interval(x, 0.1, 0.95)  # the default: the equal-tailed interval, its lower end on the bound
+    monkeypatch.setattr(F, "BOUND_INTERVAL", "one-sided")
+    lo, hi = F._param_interval(x, 0.1, 0.95, (0.0, 10.0))
+    assert lo == 0.0 and hi == pytest.approx(F._quantile(x, 0.95)) and hi < two[1]
+    y = np.concatenate([np.full(30, 3.0), rng.uniform(1.0, 3.0, 70)])  # piled at the upper bound
+    lo, hi = F._param_interval(y, 2.5, 0.95, (0.01, 3.0))
+    assert hi == 3.0 and lo == pytest.approx(F._quantile(y, 0.05))
+    z = rng.uniform(0.2, 0.8, 100)  # nothing on a bound: unchanged
+    assert F._param_interval(z, 0.5, 0.95, (0.0, 1.0)) == F._interval(z, 0.5, 0.95)

@@ -74,6 +74,10 @@ VARIANCE_DRAW = "median"
 # the interval of a term's effect over the measured range: bias-corrected, since a fitted effect is pulled away
 # from 0 by the choice of its exponent (percentile: 89.5 % coverage of a zero effect; bc: 91-94.5 %)
 EFFECT_INTERVAL = "bc"
+# a parameter whose bootstrap draws pile up at the optimiser's bound (at least (1 - ci) / 2 of them on it):
+# "two-sided" keeps the equal-tailed interval (its end at the bound, so it covers more than ci); "one-sided"
+# reports [bound, ci quantile] instead, a bound at level ci (bench/coverage.py --bound-interval; docs/scaling.md)
+BOUND_INTERVAL = "two-sided"
 
 
 class FitSettings(StrictModel):
@@ -679,6 +683,22 @@ def _interval(x: np.ndarray, point: float, ci: float, method: str | None = None)
     return [float(a), float(b)]
 
 
+def _param_interval(x: np.ndarray, point: float, ci: float, bounds: tuple[float, float]) -> list[float]:
+    """A parameter's interval (:func:`_interval`); with ``BOUND_INTERVAL = "one-sided"``, draws piled up at one of
+    the optimiser's ``bounds`` give the one-sided ``[bound, ci quantile]`` instead."""
+    if BOUND_INTERVAL == "one-sided":
+        x = np.asarray(x, dtype=float)
+        x = x[np.isfinite(x)]
+        lo, hi = bounds
+        tol = 1e-9 * max(1.0, abs(lo) if np.isfinite(lo) else 1.0, abs(hi) if np.isfinite(hi) else 1.0)
+        q = (1 - ci) / 2
+        if len(x) >= 2 and np.isfinite(lo) and np.mean(x <= lo + tol) >= q:
+            return [float(lo), float(_quantile(x, ci))]
+        if len(x) >= 2 and np.isfinite(hi) and np.mean(x >= hi - tol) >= q:
+            return [float(_quantile(x, 1 - ci)), float(hi)]
+    return _interval(x, point, ci)
+
+
 def _bounds(law: Form, L, cap: float | None, signed: tuple[str, ...]) -> list[tuple[float, float]]:
     """The box the optimiser searches (as in :func:`fit_law`)."""
     out = [(-hi, hi) if n in signed else (lo, hi) for n, (lo, hi) in zip(law.params, law.bounds(L), strict=True)]
@@ -934,11 +954,13 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_st
         B = np.array(ff.boot, dtype=float).reshape(-1, len(p))
         B = B[np.all(np.isfinite(B), axis=1)]
         if len(B) >= 2:
-            ci = {n: _interval(B[:, i], p[i], settings.ci) for i, n in enumerate(law.params) if n not in fixed}
+            box = _bounds(law, Lv, cap, signed)
+            ci = {n: _param_interval(B[:, i], p[i], settings.ci, box[i]) for i, n in enumerate(law.params)
+                  if n not in fixed}
             null = None
             if "A" in law.params and "alpha" in law.params and "A" not in fixed and "alpha" not in fixed:
                 null = _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng)
-            ff.not_identified = _not_identified(law, p, B, ci, _bounds(law, Lv, cap, signed), Dv, rv, settings.ci,
+            ff.not_identified = _not_identified(law, p, B, ci, box, Dv, rv, settings.ci,
                                                 ff.effects, null)
             ff.ci = {n: v for n, v in ci.items() if n not in ff.not_identified}
             ff.notes.extend(f"{n} not identified: {why}" for n, why in ff.not_identified.items())
