@@ -20,7 +20,7 @@ from taskdistill.sweep.dag import expand, pruned_settings, unique_nodes
 from taskdistill.sweep.plan import plan_sweep
 from taskdistill.sweep.spec import SweepSpec, load_spec, preset_path
 from tests.sweep import fake_stages
-from tests.sweep.test_transfer import FIXTURE, _tiny_raw
+from tests.sweep.test_transfer import FIXTURE, _run_tiny, _tiny_raw
 
 STAGES = "tests.sweep.fake_stages:FakeStages"
 
@@ -149,20 +149,15 @@ def test_pruned_rows_in_results_and_export_but_not_in_fits(tmp_path):
 def test_real_tiny_sweep_gives_pruned_rows_scored_and_reported(tmp_path, monkeypatch):
     """~30 s: tiny teacher, one-shot to 79 %, the pruned model evaluated beside the distilled one."""
     from taskdistill.report import build_report
-    from taskdistill.sweep.executors import run_sweep
     from taskdistill.sweep.runner import read_node
-    from taskdistill.sweep.store import Store, load_results
+    from taskdistill.sweep.store import Store
 
     raw = _tiny_raw(tmp_path)
     raw["grid"].update(schedule=["oneshot"])
     raw["prune"]["evaluate"] = True
     raw["eval"]["transfer"] = [{"name": "fixture", "split": str(FIXTURE), "task": "finheadlines-coarse"}]
-    raw["execution"]["threads"] = 1
-    spec = SweepSpec.model_validate(raw)
     sw = tmp_path / "sw"
-    counts = run_sweep(spec, sw, quiet=True)
-    assert counts["failed"] == 0, [c["error"] for c in Store(sw).cells() if c["status"] == "failed"]
-    df = load_results(sw)
+    spec, df = _run_tiny(raw, sw)
     assert sorted(df.method) == ["logit", "pruned", "teacher"]
     p, s = df[df.method == "pruned"].iloc[0], df[df.method == "logit"].iloc[0]
     assert math.isnan(p.dataset_size) and p.supervision == "none" and p.schedule == "oneshot"

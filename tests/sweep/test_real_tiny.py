@@ -113,7 +113,8 @@ def test_main_job_writes_report_and_rerun_reuses_everything(tiny_spec, tmp_path,
     from taskdistill.sweep.store import Store
 
     computed = Store(tmp_path / "run").node_times()
-    cpu = Store(tmp_path / "run").node_cpu()
+    records = Store(tmp_path / "run").node_records()
+    cpu = {k: r["cpu_seconds"] for k, r in records.items() if r["cpu_seconds"] is not None}
     # every computed node has its CPU time (the worker process's), and training a tiny model takes some
     assert set(cpu) == set(computed) and all(v >= 0 for v in cpu.values())
     assert sum(v for k, v in cpu.items() if computed[k][0] == "distill") > 0

@@ -35,6 +35,18 @@ def _tiny_raw(tmp_path: Path) -> dict:
     return raw
 
 
+def _run_tiny(raw: dict, sw: Path):
+    """Run the spec ``raw`` (single-threaded) into ``sw``; no cell may fail. Returns (spec, results table)."""
+    from taskdistill.sweep.executors import run_sweep
+    from taskdistill.sweep.store import Store, load_results
+
+    raw["execution"]["threads"] = 1
+    spec = SweepSpec.model_validate(raw)
+    counts = run_sweep(spec, sw, quiet=True)
+    assert counts["failed"] == 0, [c["error"] for c in Store(sw).cells() if c["status"] == "failed"]
+    return spec, load_results(sw)
+
+
 def _write(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
     import yaml
 
@@ -97,20 +109,14 @@ def test_bootstrap_stderr_matches_binomial_scale():
 def test_transfer_columns_and_report_on_tiny_llama(tmp_path, monkeypatch):
     """~30 s: a tiny teacher and one student, each scored on the fixture; the report shows both scores."""
     from taskdistill.report import build_report
-    from taskdistill.sweep.executors import run_sweep
     from taskdistill.sweep.runner import read_node
-    from taskdistill.sweep.store import Store, load_results
     from taskdistill.sweep.transfer import run_transfer, transfer_node
 
     raw = _tiny_raw(tmp_path)
     raw["eval"]["transfer"] = [{"name": "fixture", "split": str(FIXTURE), "task": "finheadlines-coarse"},
                                {"name": "gone", "split": str(tmp_path / "missing.csv")}]
-    raw["execution"]["threads"] = 1
-    spec = SweepSpec.model_validate(raw)
     sw = tmp_path / "sw"
-    counts = run_sweep(spec, sw, quiet=True)
-    assert counts["failed"] == 0, [c["error"] for c in Store(sw).cells() if c["status"] == "failed"]
-    df = load_results(sw)
+    spec, df = _run_tiny(raw, sw)
     assert len(df) == 2
     for col in ("macro_f1", "accuracy", "macro_f1_stderr", "accuracy_stderr", "n"):
         vals = df[f"transfer.fixture.{col}"]

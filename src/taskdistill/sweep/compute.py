@@ -56,8 +56,7 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
 
     store = Store(sweep_dir, create=False)
     cells = store.cells()
-    times = store.node_times()  # key -> (stage, seconds)
-    cpu = store.node_cpu()  # key -> CPU seconds (absent for nodes timed before CPU time was recorded)
+    times = store.node_records()  # key -> stage, seconds, cpu_seconds, finished
     done = [c for c in cells if c["status"] == "done"]
     uses = Counter(k for c in done for k in c["stages"])
     per: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
@@ -66,30 +65,23 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
         s["uses"] += n
         s["nodes"] += 1
         s["reuses"] += n - 1
-        sec = times[key][1] if key in times else _cached_seconds(key)
+        sec = times[key]["seconds"] if key in times else _cached_seconds(key)
         if key not in times:
             s["from_cache"] += 1
         if sec is not None:
             s["seconds_saved"] += (n - 1) * sec + (0 if key in times else sec)
-    for key, (stage, sec) in times.items():
-        per[stage]["computed"] += 1
-        per[stage]["seconds"] += sec
-        per[stage]["cpu_seconds"] += cpu.get(key, 0.0)
+    for t in times.values():
+        per[t["stage"]]["computed"] += 1
+        per[t["stage"]]["seconds"] += t["seconds"]
+        per[t["stage"]]["cpu_seconds"] += t["cpu_seconds"] or 0.0
     order = {s: i for i, s in enumerate(STAGE_ORDER)}
     stages = [{"stage": st, **{k: (round(v, 3) if "seconds" in k else int(v)) for k, v in per[st].items()}}
               for st in sorted(per, key=lambda s: (order.get(s, len(order)), s))]
     total = {k: (round(sum(s[k] for s in stages), 3) if "seconds" in k else sum(s[k] for s in stages))
              for k in FIELDS}
     # the span of the work: from the first node or cell start to the last finish (the latest attempts)
-    import sqlite3
-
-    conn = sqlite3.connect(store.path, timeout=120)
-    try:
-        spans = conn.execute("SELECT finished - seconds, finished FROM node_times").fetchall()
-    finally:
-        conn.close()
-    started = [c["started"] for c in done if c.get("started")] + [a for a, _ in spans]
-    finished = [c["finished"] for c in done if c.get("finished")] + [b for _, b in spans]
+    started = [c["started"] for c in done if c.get("started")] + [t["finished"] - t["seconds"] for t in times.values()]
+    finished = [c["finished"] for c in done if c.get("finished")] + [t["finished"] for t in times.values()]
     threads = sorted({r["provenance"].get("runtime", {}).get("torch_threads") for r in store.results()} - {None})
     return {"format": COMPUTE_FORMAT, "sweep": Path(sweep_dir).name,
             "cells": {"total": len(cells), "done": len(done),
@@ -97,7 +89,7 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
             "stages": stages, "total": total,
             "wall_span_seconds": round(max(finished) - min(started), 3) if started and finished else None,
             "torch_threads": threads,
-            "cpu_missing": len(times) - len(cpu),
+            "cpu_missing": sum(t["cpu_seconds"] is None for t in times.values()),
             "note": "seconds are wall seconds per node (cpu_seconds: CPU seconds of its worker process); nodes computed in parallel workers overlap in time, so "
                     "their sum can exceed wall_span_seconds (first start to last finish of a node or cell, "
                     "latest attempts)"}

@@ -179,11 +179,12 @@ class Store:
             c.execute("INSERT OR REPLACE INTO node_times(key, stage, seconds, finished, cpu_seconds) "
                       "VALUES (?, ?, ?, ?, ?)", (key, stage, seconds, time.time(), cpu_seconds))
 
-    def node_cpu(self) -> dict[str, float]:
-        """CPU seconds of the nodes this sweep computed (of the worker process; none for older folders)."""
+    def node_records(self) -> dict[str, dict[str, Any]]:
+        """Every timed node: stage, wall seconds, CPU seconds of its worker process (None in folders from before
+        CPU time was recorded) and finish time."""
         with self._conn() as c:
-            rows = c.execute("SELECT key, cpu_seconds FROM node_times WHERE cpu_seconds IS NOT NULL").fetchall()
-        return dict(rows)
+            rows = c.execute("SELECT key, stage, seconds, cpu_seconds, finished FROM node_times").fetchall()
+        return {k: {"stage": st, "seconds": sec, "cpu_seconds": cpu, "finished": fin} for k, st, sec, cpu, fin in rows}
 
     def node_times(self) -> dict[str, tuple[str, float]]:
         with self._conn() as c:
