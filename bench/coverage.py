@@ -19,7 +19,9 @@ A parameter the fit reports as *not identified* (no interval: e.g. the exponent 
 not distinguishable from 0) is not counted as covered; the table gives the coverage over the grids where it
 was identified and, in brackets, the number of grids where it was not. A parameter that the truth itself
 leaves undefined (``alpha`` when ``A = 0``: any exponent gives the same law) gets no coverage, only the
-share of grids where the fit says "not identified".
+share of grids where the fit says "not identified". The data-size effect ``A (d_min^-alpha - d_max^-alpha)`` is
+scored the same way: where the fit reports the data-size term as not identified (its effect not
+distinguishable from 0, or no larger than noise produces without one), it makes no interval claim about it.
 
 By default only the true form is fitted (so "truth" is defined for every parameter), without the
 cross-validation and extrapolation test, which do not change the parameter intervals. The ``gain-all-forms``
@@ -102,6 +104,7 @@ def true_collapse(reg: dict, settings: FitSettings) -> float:
                           spec.higher_better)[0]
 
 
+EFFECT_EVERYWHERE = False  # --effect-everywhere: score the stored effect interval even where the term is n.i.
 MIN_GRIDS = 40  # a coverage is printed only over at least this many grids (binomial SE <= 3.5 points)
 
 
@@ -144,7 +147,9 @@ def _grid(job: tuple) -> dict:
             blo, bhi = bounds[n]
             if min(abs(lo - blo), abs(hi - bhi)) <= 1e-6 * max(1.0, abs(blo), abs(bhi)):
                 out["at_bound"].append(n)  # one end of the interval is the optimiser's bound: a one-sided bound
-    if "data size" in ff.effects:
+    if "A" in ff.not_identified and not EFFECT_EVERYWHERE:  # the term is reported as not identified: no interval
+        out["effect"] = "ni"
+    elif "data size" in ff.effects:
         _, lo, hi = ff.effects["data size"]
         out["effect"] = bool(lo - 1e-12 <= _truth_effect(reg) <= hi + 1e-12)
     c = mf.collapse
@@ -190,7 +195,8 @@ def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int,
         res = list(pool.imap(_grid, jobs, chunksize=4) if pool else map(_grid, jobs))
         hits = {n: [g["params"][n] for g in res if isinstance(g["params"].get(n), bool)] for n in names}
         ni = {n: sum(g["params"].get(n) == "ni" for g in res) for n in names}
-        e_hits = [g["effect"] for g in res if g["effect"] is not None]
+        e_hits = [g["effect"] for g in res if isinstance(g["effect"], bool)]
+        e_ni = sum(g["effect"] == "ni" for g in res)
         c_hits = [g["collapse"] for g in res if isinstance(g["collapse"], bool)]
         refused = sum(g["collapse"] == "refused" for g in res)
         no_ci = sum(g["collapse"] == "none" for g in res)
@@ -209,7 +215,7 @@ def run(name: str, reg: dict, grids: int, boot: int, all_forms: bool, seed: int,
                 f"refused in {100 * refused / grids:.1f} %"
         if no_ci:
             cc += f"; no interval {no_ci}"
-        print(f"| {noise:g} | " + " | ".join(cells) + f" | {_pct(e_hits)} | {cc} | "
+        print(f"| {noise:g} | " + " | ".join(cells) + f" | {_cell(e_hits, e_ni, grids)} | {cc} | "
               f"{sum(g['chosen'] for g in res)}/{grids} | {cpu / grids:.2f} |", flush=True)
         bound = {n: sum(n in g["at_bound"] for g in res) for n in names}
         if any(bound.values()):
@@ -238,11 +244,14 @@ def main() -> None:
                     help="starts per bootstrap refit (default: the fit's)")
     ap.add_argument("--interval", choices=["percentile", "bc", "basic"], default=fit.INTERVAL,
                     help="parameter interval method (default: the fit's)")
-    ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between", "median", "log"], default=fit.VARIANCE_DRAW)
+    ap.add_argument("--variance-draw", choices=["chi2", "plugin", "within", "between", "median", "log", "satterthwaite"], default=fit.VARIANCE_DRAW)
     ap.add_argument("--effect-interval", choices=["percentile", "bc", "basic"], default=fit.EFFECT_INTERVAL)
     ap.add_argument("--collapse-interval", choices=["percentile", "bc", "basic"], default=fit.COLLAPSE_INTERVAL)
     ap.add_argument("--bound-interval", choices=["two-sided", "one-sided"], default=fit.BOUND_INTERVAL,
                     help="a parameter interval whose draws pile up at the optimiser's bound")
+    ap.add_argument("--effect-everywhere", action="store_true",
+                    help="score the data-size effect's stored bootstrap interval in every grid, also where the fit "
+                    "reports the term as not identified")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--teacher-se", type=float, help="override the regimes' teacher standard error (simulation "
                     "and fit), e.g. 1e-9 to see the interval without the teacher's own noise")
@@ -256,6 +265,8 @@ def main() -> None:
     fit.EFFECT_INTERVAL = a.effect_interval
     fit.COLLAPSE_INTERVAL = a.collapse_interval
     fit.BOUND_INTERVAL = a.bound_interval
+    global EFFECT_EVERYWHERE
+    EFFECT_EVERYWHERE = a.effect_everywhere
     if a.teacher_se is not None:
         for reg in REGIMES.values():
             reg["teacher_se"] = a.teacher_se

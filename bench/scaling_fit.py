@@ -57,7 +57,7 @@ def run(numeric_grad: bool, threads: int | None, repeats: int = 3, prepared: boo
 def main() -> None:
     shipped = run(False, 1)
     fd = run(True, 1)
-    blas = run(False, None, repeats=1)
+    blas = run(False, None)
     full = run(False, 1, prepared=False)
     print(f"shipped (analytic grad, 1 BLAS thread): {shipped[0]:.3f} s/fit, loss {shipped[1]:.5f}")
     print(f"finite-difference grad, 1 thread:       {fd[0]:.3f} s/fit, loss {fd[1]:.5f}  "

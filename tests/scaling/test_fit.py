@@ -215,18 +215,59 @@ def test_parameters_the_grid_cannot_identify_get_no_interval():
     assert ff.effects["data size"][1] > 0 and ff.effects["compression"][1] > 0
 
 
-def test_interval_of_draws_piled_at_a_bound_is_one_sided_only_when_asked(monkeypatch):
+def test_draws_driven_by_the_chain_means_are_widened_to_a_t_interval():
+    """Plugged-in variances from 3 seed-chains: a quantity that moves with the chain means gets the t interval
+    with 2 degrees of freedom (t / z = 4.30 / 1.96), one that moves with the within-chain noise a normal one."""
+    from scipy.stats import norm, t
+
+    from taskdistill.scaling import fit as F
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(0, 0.1, (400, 3))  # the mean drawn log-noise of each of 3 chains, per draw
+    dfs = [2.0, 40.0]
+    between = 1.0 + Z.sum(axis=1)
+    within = 1.0 + rng.normal(0, 0.1, 400)
+    wide = F._calibrate(np.column_stack([between, within]), [1.0, 1.0], Z, dfs, 0.95)
+    k = (wide - 1.0) / (np.column_stack([between, within]) - 1.0)
+    assert k[:, 0] == pytest.approx(t.ppf(0.975, 2) / norm.ppf(0.975), rel=1e-6)
+    assert 1.0 < k[0, 1] < t.ppf(0.975, 30) / norm.ppf(0.975)  # about t_40 / z = 1.03
+    assert np.array_equal(F._calibrate(between, 1.0, None, dfs, 0.95), between)  # nothing to widen with
+    assert F._calibrate(between, 1.0, Z, dfs, 0.95, hi=1.1).max() == 1.1  # clipped to the parameter's box
+
+
+def test_the_no_effect_test_stops_early_on_a_plain_data_size_effect(monkeypatch):
+    """Sequential Monte Carlo test: an effect larger than all of the first 19 no-effect refits passes without the
+    others; the full-size bootstrap runs once, for the intervals."""
+    from taskdistill.scaling import fit as F
+
+    sizes = []
+    orig = F._bootstrap
+
+    def counted(*a, **k):
+        sizes.append(a[-2].n_boot)
+        return orig(*a, **k)
+
+    monkeypatch.setattr(F, "_bootstrap", counted)
+    df = simulate_grid("power", POWER, "indomain.macro_f1", dataset_sizes=[6_000, 25_000, 100_000, 400_000],
+                       targets=[0.79, 0.58, 0.37, 0.16], seeds=(0, 1, 2), noise=0.03, seed=2)
+    mf = fit_metric(df.dataset_size, df.params_ratio, df["indomain.macro_f1"], "indomain.macro_f1", teacher=0.9,
+                    seeds=df.seed, settings=FitSettings(n_boot=40, forms=("power",), seed=2, boot_starts=2))
+    assert sizes == [40, 19] and "A" in mf.forms["power"].ci
+
+
+def test_interval_of_draws_piled_at_a_bound_is_one_sided(monkeypatch):
     from taskdistill.scaling import fit as F
 
     rng = np.random.default_rng(0)
     x = np.concatenate([np.zeros(30), rng.uniform(0.0, 1.0, 70)])  # 30 % of the draws on the bound E = 0
-    two = F._param_interval(x, 0.1, 0.95, (0.0, 10.0))
-    assert two == F._interval(x, 0.1, 0.95)  # the default: the equal-tailed interval, its lower end on the bound
-    monkeypatch.setattr(F, "BOUND_INTERVAL", "one-sided")
-    lo, hi = F._param_interval(x, 0.1, 0.95, (0.0, 10.0))
+    lo, hi = F._param_interval(x, 0.1, 0.95, (0.0, 10.0))  # the default: a one-sided bound [bound, 95 % quantile]
+    two = F._interval(x, 0.1, 0.95)  # the equal-tailed interval: its lower end on the bound too, but wider
     assert lo == 0.0 and hi == pytest.approx(F._quantile(x, 0.95)) and hi < two[1]
     y = np.concatenate([np.full(30, 3.0), rng.uniform(1.0, 3.0, 70)])  # piled at the upper bound
     lo, hi = F._param_interval(y, 2.5, 0.95, (0.01, 3.0))
     assert hi == 3.0 and lo == pytest.approx(F._quantile(y, 0.05))
+    monkeypatch.setattr(F, "BOUND_INTERVAL", "two-sided")
+    assert F._param_interval(x, 0.1, 0.95, (0.0, 10.0)) == two
+    monkeypatch.setattr(F, "BOUND_INTERVAL", "one-sided")
     z = rng.uniform(0.2, 0.8, 100)  # nothing on a bound: unchanged
     assert F._param_interval(z, 0.5, 0.95, (0.0, 1.0)) == F._interval(z, 0.5, 0.95)

@@ -14,14 +14,16 @@ For each group of results (supervision x method x schedule) and each metric:
 3. **parametric cluster bootstrap**: the unit is the seed-chain (every cell of one seed shares its
    pruning/distillation lineage). Log residuals of the fit are split into a seed-chain offset and a
    within-chain part (one-way variance components; the within part contains the test-item noise, floored at
-   the per-cell standard errors when the table has ``<metric>_stderr``); each draw redraws the within-chain
-   variance from its chi-square sampling law and the between-chain one from its own, scaled to be
-   median-unbiased (the mean-unbiased draw of a variance estimated from 2-3 chains has an infinite-mean tail
-   that over-widened the intervals in simulation: :data:`VARIANCE_DRAW`), draws
-   new chain offsets and item noise around the fitted law, redraws the teacher level from its standard error,
-   and refits from several starts (the full fit plus random ones). Model-choice uncertainty enters the
+   the per-cell standard errors when the table has ``<metric>_stderr``); each draw uses these variances as
+   estimated, draws new chain offsets and item noise around the fitted law, redraws the teacher level from its
+   standard error, and refits from several starts (the full fit plus random ones). A variance estimated from
+   2-3 seed-chains is itself very uncertain, so every quantity's draws are then widened around its estimate by
+   ``t_nu / z``, with Satterthwaite's effective degrees of freedom ``nu`` from the share of the quantity's
+   bootstrap variance that the chain means explain (:func:`_calibrate`; redrawing the variances instead
+   over-widened the intervals in simulation: :data:`VARIANCE_DRAW`). Model-choice uncertainty enters the
    collapse interval by mixing the draws of every fitted form, weighted by held-out fit. Intervals are
-   percentiles read at the order-statistic positions ``q (B + 1)``; a parameter the draws cannot pin down
+   percentiles read at the order-statistic positions ``q (B + 1)`` (a parameter whose draws pile up at the
+   optimiser's bound gets the one-sided ``[bound, 95 % quantile]``); a parameter the draws cannot pin down
    (its term has no detectable effect, a knee sharper than the grid, a flat profile) gets no interval and a
    note saying why (:func:`_not_identified`);
 4. **extrapolation test**: fit on the smaller data sizes and milder ratios only, predict the held-out largest
@@ -48,6 +50,7 @@ import pandas as pd
 from scipy.optimize import brentq, minimize
 from scipy.special import digamma
 from scipy.stats import chi2, norm
+from scipy.stats import t as student_t
 from threadpoolctl import threadpool_limits
 
 from taskdistill.config import StrictModel
@@ -59,25 +62,32 @@ EPS = 1e-4  # smallest distance-to-ideal taken seriously (an F1 of 0.9999 is "pe
 R_LOW = 0.01  # collapse points are searched in [R_LOW, 1]
 MAX_LOG_VAR = 4.0  # largest variance (log space) a bootstrap draw may use: sd 2 = a factor of 7 either way
 LEAK = 0.05  # slope (in log-log) of the floor at chance inside the optimiser
-FITS_VERSION = 5  # 5: no-effect test of the data-size term, median-unbiased between-chain redraw; 4: non-finite floats saved as "nan"/"inf"
+FITS_VERSION = 6  # 6: plug-in variances with a Satterthwaite small-sample widening, sequential no-effect test; 5: no-effect test of the data-size term, median-unbiased between-chain redraw; 4: non-finite floats saved as "nan"/"inf"
 # bootstrap intervals: "percentile", or "bc" / "basic" (measured worse on simulated grids: docs/scaling.md)
 INTERVAL = "percentile"
 COLLAPSE_INTERVAL = "percentile"  # the collapse interval (model-averaged draws)
-# bootstrap variance components: "median" (the within-chain variance redrawn from its scaled inverse chi-square;
-# the between-chain one too, but scaled so that its draws' median, not mean, is the estimate), "chi2" (both
-# redrawn, mean-scaled), "log" (as "median", scaled so that the draws' geometric mean is the estimate: narrower),
-# "within" (only the within one), "between" (only the between one), "plugin" (neither).
+# bootstrap variance components: "satterthwaite" (plugged in, then every quantity's draws widened by t_nu / z for
+# the variances' uncertainty: _calibrate), "median" (the within-chain variance redrawn from its scaled inverse
+# chi-square; the between-chain one too, but scaled so that its draws' median, not mean, is the estimate), "chi2"
+# (both redrawn, mean-scaled), "log" (as "median", scaled so that the draws' geometric mean is the estimate),
+# "within" (only the within one), "between" (only the between one), "plugin" (neither, no widening).
 # Measured by bench/coverage.py (docs/scaling.md): "chi2" over-covers the collapse and knee (98.5-99.5 %) since
 # a variance estimated from 2 degrees of freedom (3 seed-chains) has an infinite-mean inverse; "within"
-# under-covers the collapse at high noise (89.5 %); "median" sits between them.
-VARIANCE_DRAW = "median"
+# under-covers the collapse at high noise (89.5 %); "median" over-covers where the chain offsets weigh most
+# (98.5-99.5 %): the redrawn variances' tail decides the interval's ends; "satterthwaite" keeps every cell in
+# 90-98 %.
+VARIANCE_DRAW = "satterthwaite"
 # the interval of a term's effect over the measured range: bias-corrected, since a fitted effect is pulled away
 # from 0 by the choice of its exponent (percentile: 89.5 % coverage of a zero effect; bc: 91-94.5 %)
 EFFECT_INTERVAL = "bc"
 # a parameter whose bootstrap draws pile up at the optimiser's bound (at least (1 - ci) / 2 of them on it):
 # "two-sided" keeps the equal-tailed interval (its end at the bound, so it covers more than ci); "one-sided"
 # reports [bound, ci quantile] instead, a bound at level ci (bench/coverage.py --bound-interval; docs/scaling.md)
-BOUND_INTERVAL = "two-sided"
+BOUND_INTERVAL = "one-sided"
+# the optimiser's tolerances for the bootstrap and cross-validation refits (the full fit keeps scipy's defaults,
+# ftol 2.2e-9, gtol 1e-5): on simulated grids they change collapse points by < 1e-4 and interval widths by
+# < 2 %, with 25-45 % fewer function evaluations (bench/scaling_fit.py)
+REFIT_TOL = {"ftol": 1e-6, "gtol": 1e-4}
 
 
 class FitSettings(StrictModel):
@@ -119,6 +129,8 @@ class FormFit:
     extrapolation: dict[str, Any] = field(default_factory=dict)
     boot: list[list[float]] = field(default_factory=list)
     boot_teacher: list[float] = field(default_factory=list)  # the teacher level drawn with each bootstrap fit
+    boot_chain: list[list[float]] = field(default_factory=list)  # per draw: the mean drawn log-noise of each chain
+    boot_df: list[float] = field(default_factory=list)  # [between-chain df, within-chain df] of the variances drawn
     exact: bool = False  # as many free parameters as cells: passes through the cell means, no interval
     weight: float = 0.0  # share of this form in the model-averaged collapse interval
     not_identified: dict[str, str] = field(default_factory=dict)  # free parameter -> why it has no interval
@@ -130,6 +142,14 @@ class FormFit:
 
     def vector(self) -> np.ndarray:
         return np.array([self.params[n] for n in get_form(self.form).params], dtype=float)
+
+    def finite_draws(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The bootstrap parameter draws with every value finite, and their chain-noise means (or None)."""
+        B = np.array(self.boot, dtype=float).reshape(-1, len(get_form(self.form).params))
+        keep = np.all(np.isfinite(B), axis=1)
+        ok = bool(self.boot_chain) and len(self.boot_chain) == len(B)
+        Z = np.array(self.boot_chain, dtype=float).reshape(len(B), -1)[keep] if ok else None
+        return B[keep], Z
 
 
 def predict_L(law: Form, p, D, r, cap: float | None = None) -> np.ndarray:
@@ -175,19 +195,23 @@ class MetricFit:
         ff = self.best()
         return bool(self.status == "ok" and ff is not None and not ff.exact and (ff.ci or ff.not_identified))
 
-    def draws(self, D, r, form: str | None = None) -> np.ndarray:
-        """Bootstrap draws of the predicted metric at (D, r): shape (n_draws, n_points) (0 draws: no interval)."""
+    def draws(self, D, r, form: str | None = None, ci: float = 0.95) -> np.ndarray:
+        """Bootstrap draws of the predicted metric at (D, r): shape (n_draws, n_points) (0 draws: no interval).
+        With a small-sample calibration (:func:`_calibrate`) the draws are widened for the level ``ci``."""
         ff = self.forms[form] if form else self.best()
         law = get_form(ff.form)
         D = np.atleast_1d(np.asarray(D, dtype=float)).ravel()
         r = np.atleast_1d(np.asarray(r, dtype=float)).ravel()
-        boots = np.array(ff.boot, dtype=float).reshape(-1, len(law.params))
-        boots = boots[np.all(np.isfinite(boots), axis=1)]
+        boots, Z = ff.finite_draws()
         if len(boots) < 2:
             return np.zeros((0, len(D)))
         spec = self.spec
         with np.errstate(all="ignore"):
-            preds = np.stack([spec.from_distance(predict_L(law, b, D, r, self.cap)) for b in boots])
+            Ls = np.stack([predict_L(law, b, D, r, self.cap) for b in boots])
+            keep = np.all(np.isfinite(Ls), axis=1)
+            Ls = _calibrate(Ls[keep], predict_L(law, ff.vector(), D, r, self.cap), None if Z is None else Z[keep],
+                            ff.boot_df, ci, 0.0, np.inf if self.cap is None else self.cap)
+            preds = spec.from_distance(Ls)
         return preds[np.all(np.isfinite(preds), axis=1)]
 
     def predict(self, D, r, form: str | None = None, ci: float = 0.95):
@@ -199,7 +223,7 @@ class MetricFit:
         D = np.asarray(D, dtype=float)
         r = np.asarray(r, dtype=float)
         mean = self.spec.from_distance(predict_L(law, ff.vector(), D, r, self.cap))
-        preds = self.draws(D, r, ff.form)
+        preds = self.draws(D, r, ff.form, ci)
         if len(preds) < 2:
             return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         lo, hi = np.quantile(preds, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0, method="weibull")
@@ -331,14 +355,15 @@ def _starts(form: Form, L, r, n: int, rng: np.random.Generator, extra=(), signed
 
 
 def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.ndarray], delta: float = 0.1,
-            cap: float | None = None, signed: tuple[str, ...] = ()):
+            cap: float | None = None, signed: tuple[str, ...] = (), coarse: bool = False):
     """Minimise the Huber loss of log residuals over the free parameters; returns (params, loss).
 
     ``fixed`` pins parameters by name; ``starts`` are full parameter vectors (fixed entries are ignored).
     ``cap`` floors the prediction at chance (the distance never exceeds it); ``signed`` names parameters
     whose lower bound is mirrored below zero (the data-size term of a general-knowledge metric).
     The loss is the Huber sum divided by ``delta**2`` so that L-BFGS-B's absolute tolerances bite at a
-    sensible scale whatever the size of the residuals.
+    sensible scale whatever the size of the residuals. ``coarse`` stops at :data:`REFIT_TOL` (bootstrap and
+    cross-validation refits) instead of scipy's default tolerances.
     """
     names = form.params
     free = np.array([i for i, n in enumerate(names) if n not in fixed], dtype=int)
@@ -357,40 +382,40 @@ def fit_law(form: Form, D, r, L, fixed: dict[str, float], *, starts: list[np.nda
 
     evaluate = form.prepare(D, r)  # the p-free terms computed once: the optimiser calls this thousands of times
 
-    def objective(x):
+    inv_d2 = 1.0 / delta**2
+
+    def objective(x):  # called thousands of times per fit: few numpy calls, one finiteness check at the end
         p = base.copy()
         p[free] = x
-        with np.errstate(all="ignore"):
-            raw, J = evaluate(p)
-            if not np.isfinite(raw).all() or (raw <= 0).any():
-                return 1e12, np.zeros_like(x)
-            # floored at chance: beyond the cap the prediction is cap * (raw/cap)^LEAK, a "leaky" floor that is
-            # continuous, nearly flat and never gradient-free (a hard cap strands the optimiser on a plateau)
-            if cap is None:
-                pred, dlog = raw, 1.0 / raw  # dlog = d log(pred) / d raw
-            else:
-                over = raw > cap
-                pred = np.where(over, cap * (raw / (cap or 1.0)) ** LEAK, raw)
-                dlog = np.where(over, LEAK / raw, 1.0 / pred)
-            res = np.log(pred) - logL
-            a = np.abs(res)
-            f = np.where(a <= delta, 0.5 * res**2, delta * (a - 0.5 * delta)).sum() / delta**2
-            psi = np.clip(res, -delta, delta) / delta**2  # d huber / d res
-            grad = ((psi * dlog)[:, None] * J[:, free]).sum(axis=0)
-        if not np.isfinite(grad).all():
+        raw, J = evaluate(p)
+        # floored at chance: beyond the cap the prediction is cap * (raw/cap)^LEAK, a "leaky" floor that is
+        # continuous, nearly flat and never gradient-free (a hard cap strands the optimiser on a plateau)
+        if cap is None:
+            res, dlog = np.log(raw) - logL, 1.0 / raw  # dlog = d log(pred) / d raw
+        else:
+            over = raw > cap
+            pred = np.where(over, cap * (raw / (cap or 1.0)) ** LEAK, raw)
+            res, dlog = np.log(pred) - logL, np.where(over, LEAK / raw, 1.0 / pred)
+        c = np.clip(res, -delta, delta)  # Huber: c (res - c / 2) is res^2 / 2 inside delta, delta (|res| - delta / 2) out
+        f = float(np.dot(c, res - 0.5 * c)) * inv_d2
+        grad = ((c * dlog) @ J)[free] * inv_d2  # d huber / d res = c / delta^2
+        if not math.isfinite(f + grad.sum()):  # NaN or inf; a prediction <= 0 has log -inf or NaN, so lands here
             return 1e12, np.zeros_like(x)
-        return float(f), grad
+        return f, grad
 
     if len(free) == 0:
-        return base, objective(np.array([]))[0]
+        with np.errstate(all="ignore"):
+            return base, objective(np.array([]))[0]
     best_x, best_f = None, np.inf
-    for x0 in starts:
-        x0f = np.clip(np.asarray(x0, dtype=float)[free], lo, hi)
-        if not np.all(np.isfinite(x0f)):
-            continue
-        res = minimize(objective, x0f, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
-        if np.isfinite(res.fun) and res.fun < best_f:
-            best_x, best_f = res.x, float(res.fun)
+    with np.errstate(all="ignore"):
+        for x0 in starts:
+            x0f = np.clip(np.asarray(x0, dtype=float)[free], lo, hi)
+            if not np.all(np.isfinite(x0f)):
+                continue
+            res = minimize(objective, x0f, jac=True, method="L-BFGS-B", bounds=bounds,
+                           options={"maxiter": 1000, **(REFIT_TOL if coarse else {})})
+            if np.isfinite(res.fun) and res.fun < best_f:
+                best_x, best_f = res.x, float(res.fun)
     if best_x is None or best_f >= 1e12:
         raise RuntimeError(f"{form.name}: every start failed")
     p = base.copy()
@@ -455,7 +480,7 @@ def _cross_validate(law, spec, D, r, y, L, fixed, n_free, fold, settings, rng) -
         starts = _starts(law, L[tr], r[tr], settings.cv_starts, rng, signed=_signed(spec))  # never the full fit
         try:
             p, _ = fit_law(law, D[tr], r[tr], L[tr], fixed, starts=starts, delta=settings.huber_delta,
-                           cap=spec.chance_distance, signed=_signed(spec))
+                           cap=spec.chance_distance, signed=_signed(spec), coarse=True)
         except RuntimeError:
             continue
         e, lr = _metric_err(spec, law, p, D[te], r[te], y[te])
@@ -602,7 +627,11 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, rng: np.rando
         for b, t in zip(f.boot, f.boot_teacher or [teacher] * len(f.boot), strict=False):
             b = np.asarray(b, dtype=float)
             vals.append(at(name, b, t) if np.all(np.isfinite(b)) and np.isfinite(t) and spec.margin(t) > 0 else np.nan)
-        pools[name] = (f.weight, np.array(vals, dtype=float))
+        Z = np.array(f.boot_chain, dtype=float).reshape(len(vals), -1) if vals and len(f.boot_chain) == len(vals) \
+            else None
+        vals = _calibrate(np.array(vals, dtype=float), at(name, f.vector(), teacher), Z, f.boot_df, settings.ci,
+                          0.0, 1.0)
+        pools[name] = (f.weight, vals)
     mix = []
     n_draw = max((len(v) for _, v in pools.values()), default=0)
     if pools:
@@ -699,6 +728,42 @@ def _param_interval(x: np.ndarray, point: float, ci: float, bounds: tuple[float,
     return _interval(x, point, ci)
 
 
+def _calibrate(x, point, Z, dfs, ci: float, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
+    """Bootstrap draws ``x`` ((n,) or (n, k)) widened around their estimate ``point`` for the uncertainty of the
+    variances they were drawn with (``VARIANCE_DRAW = "satterthwaite"``); unchanged when ``Z`` is None.
+
+    The draws come from plugged-in variances. The between-chain one rests on ``df_b`` = chains - 1 degrees of
+    freedom (2 for 3 seed-chains), the within-chain one on ``df_w``; a quantity driven by the chain means needs a
+    t interval with ``df_b`` degrees of freedom, one driven by the within-chain noise a normal one. ``Z`` holds,
+    per draw, the mean drawn log-noise of each chain: the share ``s`` of a quantity's bootstrap variance that a
+    linear regression on ``Z`` explains is its between-chain share, Satterthwaite's effective degrees of freedom
+    are ``nu = 1 / (s^2 / df_b + (1 - s)^2 / df_w)``, and each draw's deviation from the estimate is multiplied
+    by ``t_nu / z`` at the interval's level (so a percentile interval of the widened draws is the plug-in one
+    widened by that factor). Clipped to ``[lo, hi]``.
+    """
+    x = np.asarray(x, dtype=float)
+    if Z is None or not len(dfs) or len(x) < 2:
+        return x
+    Z = np.asarray(Z, dtype=float).reshape(len(x), -1)
+    df_b, df_w = float(dfs[0]), float(dfs[1])
+    X = x.reshape(len(x), -1)
+    pt = np.broadcast_to(np.asarray(point, dtype=float).ravel(), (X.shape[1],))
+    rows = np.all(np.isfinite(X), axis=1) & np.all(np.isfinite(Z), axis=1)
+    if df_b <= 0 or rows.sum() < Z.shape[1] + 3:
+        return x
+    y = X[rows]
+    A = np.column_stack([np.ones(len(y)), Z[rows]])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    var = y.var(axis=0)
+    with np.errstate(all="ignore"):
+        share = np.clip(np.where(var > 0, 1 - (y - A @ coef).var(axis=0) / np.where(var > 0, var, 1.0), 0.0), 0, 1)
+    nu = 1.0 / (share**2 / df_b + (1 - share) ** 2 / max(df_w, 1.0))
+    q = 1 - (1 - ci) / 2
+    k = student_t.ppf(q, nu) / norm.ppf(q)
+    out = np.clip(pt + k * (X - pt), lo, hi)
+    return out.reshape(x.shape)
+
+
 def _bounds(law: Form, L, cap: float | None, signed: tuple[str, ...]) -> list[tuple[float, float]]:
     """The box the optimiser searches (as in :func:`fit_law`)."""
     out = [(-hi, hi) if n in signed else (lo, hi) for n, (lo, hi) in zip(law.params, law.bounds(L), strict=True)]
@@ -718,7 +783,7 @@ def _zero_in(lo: float, hi: float) -> bool:
 
 def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bounds, D, r,
                     level: float, effects: dict[str, list[float]] | None = None,
-                    null_effect=None) -> dict[str, str]:
+                    null_effect=None, cal=None) -> dict[str, str]:
     """Free parameters the bootstrap cannot pin down, with the reason: no interval is reported for them.
 
     - a term (data size: ``A``, ``alpha``; compression: ``B``, ``beta``) whose *effect over the measured range*
@@ -735,14 +800,16 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
 
     ``null_effect`` (optional) is a callable ``p -> (observed, q)``: the data-size effect on the predictions of
     ``p`` and the ``level`` quantile of the same statistic that noise alone produces (:func:`_null_effect`);
-    it is called only when the bootstrap interval excludes 0.
-    An effect no larger than that is not identified either, and its interval is widened to include 0: the
-    exponent search lets a fit find a data-size "effect" in pure noise, which the bootstrap around the fitted
-    effect does not see.
+    it is called only when the bootstrap interval excludes 0. ``cal(draws, estimate)`` (optional) widens draws of
+    a derived quantity for the variances' uncertainty (:func:`_calibrate`).
+    An effect no larger than that is not identified either (the exponent search lets a fit find a data-size
+    "effect" in pure noise, which the bootstrap around the fitted effect does not see); the stored interval
+    stays the bootstrap's, and the reason says the test did not pass.
     """
     names = law.params
     ix = {n: i for i, n in enumerate(names)}
     out: dict[str, str] = {}
+    cal = cal or (lambda x, point: x)
     d = np.array([np.min(D), np.max(D)], dtype=float) / 1000.0
 
     def effect(P, term):
@@ -756,7 +823,7 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
         if a not in ci or e not in ci:
             continue
         est = float(effect(p, term)[0])
-        lo, hi = _interval(effect(B, term), est, level, EFFECT_INTERVAL)
+        lo, hi = _interval(cal(effect(B, term), est), est, level, EFFECT_INTERVAL)
         if effects is not None:
             effects[term] = [est, lo, hi]
         why = None
@@ -769,16 +836,15 @@ def _not_identified(law: Form, p, B: np.ndarray, ci: dict[str, list[float]], bou
                 why = (f"the {term} effect on the predictions ({obs:.3g} in distance units between the smallest and "
                        f"largest data size at the mildest ratio) is no larger than what noise produces without one "
                        f"({level:.0%} of fits to data drawn with no {term} term stay under {q0:.3g})")
-                if effects is not None:
-                    effects[term] = [est, min(lo, 0.0), max(hi, 0.0)]
         if why:
             out[a], out[e] = why, why
             if "E" in ci:
                 out.setdefault("E", f"the asymptote needs the {term} exponent, which is not identified")
     if "Lc" in names and ("r0" in ci or "w" in ci):
         top = B[:, ix["E"]] + B[:, ix["A"]] * d[1] ** (-B[:, ix["alpha"]])
+        depth0 = p[ix["Lc"]] - (p[ix["E"]] + p[ix["A"]] * d[1] ** (-p[ix["alpha"]]))
         q = (1 - level) / 2
-        lo, hi = _quantile(B[:, ix["Lc"]] - top, [q, 1 - q])
+        lo, hi = _quantile(cal(B[:, ix["Lc"]] - top, depth0), [q, 1 - q])
         if _zero_in(lo, hi):
             for n in ("r0", "w"):
                 if n in ci:
@@ -816,7 +882,12 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
     exists under the alternative only): the law is refitted without its data-size term (``A = 0``), data are
     drawn from that fit as in :func:`_bootstrap`, the full law is refitted to each draw, and the data-size effect
     on the predictions (:func:`_data_effect`) is collected. Returns a callable ``p -> (effect of p, its
-    settings.ci quantile under no effect)``; the quantile is NaN when the null law cannot be fitted."""
+    settings.ci quantile under no effect)``; the quantile is NaN when the null law cannot be fitted.
+
+    Sequential (Besag & Clifford's Monte Carlo test): the first 19 no-effect draws (at 95 %) are fitted first;
+    an effect larger than all of them has a p-value <= 1/20 and passes at once (the largest of them is returned
+    as the quantile); one that more than 5 % of the full set's draws already exceed cannot pass, and fails at
+    once. Only the undecided cases fit the remaining draws."""
     cap, signed = spec.chance_distance, _signed(spec)
 
     def test(p):
@@ -827,12 +898,25 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
                             delta=settings.huber_delta, cap=cap, signed=signed)
         except RuntimeError:
             return obs, float("nan")
-        draws, _, _ = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p0, n_free, None, None, settings, rng)
-        B0 = np.array(draws, dtype=float).reshape(-1, len(p0))
-        B0 = B0[np.all(np.isfinite(B0), axis=1)]
-        if len(B0) < 2:
-            return obs, float("nan")
-        return obs, float(_quantile(_data_effect(law, B0, Dv, rv, cap), settings.ci))
+        point0 = float(_data_effect(law, p0, Dv, rv, cap)[0])
+        fits: list = []
+        first = math.ceil(1 / (1 - settings.ci)) - 1  # 19 at 95 %: beating all of them is a p-value <= 1 / 20
+        for n in (first, settings.n_boot - first) if settings.n_boot > first else (settings.n_boot,):
+            draws, _, _, zb, dfs = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p0, n_free, None, None,
+                                              settings.model_copy(update={"n_boot": n}), rng)
+            fits.append(FormFit(law.name, "ok", boot=draws, boot_chain=zb, boot_df=dfs))
+            B0, Z0 = FormFit(law.name, "ok", boot=[b for f in fits for b in f.boot],
+                             boot_chain=[z for f in fits for z in f.boot_chain], boot_df=dfs).finite_draws()
+            if len(B0) < 2:
+                return obs, float("nan")
+            eff = _calibrate(_data_effect(law, B0, Dv, rv, cap), point0, Z0, dfs, settings.ci, 0.0)
+            if len(fits) == 1 and settings.n_boot > first:  # sequential (Besag & Clifford)
+                above = int(np.sum(eff >= obs))
+                if above == 0 and len(eff) == first:  # beats every draw: p <= 1 / (first + 1)
+                    return obs, float(eff.max())
+                if above > (1 - settings.ci) * (settings.n_boot + 1):  # cannot beat the full set's quantile
+                    return obs, float(max(_quantile(eff, settings.ci), obs))
+        return obs, float(_quantile(eff, settings.ci))
 
     return test
 
@@ -864,7 +948,8 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     # "median": the draws' median is the estimate; "log": their geometric mean is (E log chi2_k = digamma(k/2) + log 2)
     med_b = (float(chi2.median(df_b)) if VARIANCE_DRAW == "median" else
              math.exp(digamma(df_b / 2) + math.log(2))) if df_b else 0.0
-    draws, tdraws = [], []
+    draws, tdraws, zbars = [], [], []
+    counts = np.bincount(inv).astype(float)
     for _ in range(settings.n_boot):
         mw = ms_w * df_w / rng.chisquare(df_w) if VARIANCE_DRAW in ("chi2", "within", "median", "log") else ms_w
         var_u = 0.0
@@ -876,10 +961,12 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
             var_u = max(0.0, (mb - mw) / m)
         mw, var_u = min(mw, MAX_LOG_VAR), min(var_u, MAX_LOG_VAR)  # a near-zero chi-square draw must not overflow
         z = rng.normal(0, math.sqrt(var_u), len(chains))[inv] + rng.normal(0, math.sqrt(mw), len(e))
+        zbars.append([float(v) for v in np.bincount(inv, weights=z) / counts])
         Ls = np.clip(pred * np.exp(np.clip(z, -30, 30)), EPS, 1e3 * float(np.max(Lv)))
         starts = _starts(law, Ls, rv, max(0, settings.boot_starts - 1), rng, extra=[p], signed=signed)
         try:
-            pb, _ = fit_law(law, Dv, rv, Ls, fixed, starts=starts, delta=settings.huber_delta, cap=cap, signed=signed)
+            pb, _ = fit_law(law, Dv, rv, Ls, fixed, starts=starts, delta=settings.huber_delta, cap=cap, signed=signed,
+                            coarse=True)
             draws.append([float(v) for v in pb])
         except RuntimeError:
             draws.append([np.nan] * len(p))
@@ -888,7 +975,9 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     notes = []
     if df_b == 0:
         notes.append("one seed-chain: the chain offset cannot be separated from the law (intervals assume none)")
-    return draws, tdraws, notes
+    if VARIANCE_DRAW != "satterthwaite":
+        zbars = []
+    return draws, tdraws, notes, zbars, [float(df_b), float(df_w)]
 
 
 def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_stderr, task, rng) -> MetricFit:
@@ -948,20 +1037,23 @@ def _fit_metric(D, r, y, metric, *, teacher, settings, seeds, stderr, teacher_st
         ff.extrapolation = (_extrapolate(law, spec, Dv, rv, yv, Lv, settings, rng) if settings.extrapolate
                             else {"status": "not run", "note": "extrapolation test off"})
         if not ff.exact and settings.n_boot > 0:
-            ff.boot, ff.boot_teacher, bnotes = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free,
-                                                          teacher, teacher_stderr, settings, rng)
+            ff.boot, ff.boot_teacher, bnotes, ff.boot_chain, ff.boot_df = _bootstrap(
+                law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, teacher_stderr, settings, rng)
             ff.notes.extend(bnotes)
-        B = np.array(ff.boot, dtype=float).reshape(-1, len(p))
-        B = B[np.all(np.isfinite(B), axis=1)]
+        B, Z = ff.finite_draws()
         if len(B) >= 2:
             box = _bounds(law, Lv, cap, signed)
-            ci = {n: _param_interval(B[:, i], p[i], settings.ci, box[i]) for i, n in enumerate(law.params)
-                  if n not in fixed}
+
+            def cal(x, point, lo=-np.inf, hi=np.inf, Z=Z, dfs=ff.boot_df):
+                return _calibrate(x, point, Z, dfs, settings.ci, lo, hi)
+
+            ci = {n: _param_interval(cal(B[:, i], p[i], *box[i]), p[i], settings.ci, box[i])
+                  for i, n in enumerate(law.params) if n not in fixed}
             null = None
             if "A" in law.params and "alpha" in law.params and "A" not in fixed and "alpha" not in fixed:
                 null = _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng)
             ff.not_identified = _not_identified(law, p, B, ci, box, Dv, rv, settings.ci,
-                                                ff.effects, null)
+                                                ff.effects, null, cal)
             ff.ci = {n: v for n, v in ci.items() if n not in ff.not_identified}
             ff.notes.extend(f"{n} not identified: {why}" for n, why in ff.not_identified.items())
         mf.forms[fname] = ff
