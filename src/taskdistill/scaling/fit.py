@@ -143,13 +143,18 @@ class FormFit:
     def vector(self) -> np.ndarray:
         return np.array([self.params[n] for n in get_form(self.form).params], dtype=float)
 
+    def chain_means(self) -> np.ndarray | None:
+        """Per bootstrap draw, the mean drawn log-noise of each seed-chain (None: no small-sample widening)."""
+        if not self.boot_chain or len(self.boot_chain) != len(self.boot):
+            return None
+        return np.array(self.boot_chain, dtype=float).reshape(len(self.boot), -1)
+
     def finite_draws(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """The bootstrap parameter draws with every value finite, and their chain-noise means (or None)."""
+        """The bootstrap parameter draws with every value finite, and their chain means (or None)."""
         B = np.array(self.boot, dtype=float).reshape(-1, len(get_form(self.form).params))
         keep = np.all(np.isfinite(B), axis=1)
-        ok = bool(self.boot_chain) and len(self.boot_chain) == len(B)
-        Z = np.array(self.boot_chain, dtype=float).reshape(len(B), -1)[keep] if ok else None
-        return B[keep], Z
+        Z = self.chain_means()
+        return B[keep], None if Z is None else Z[keep]
 
 
 def predict_L(law: Form, p, D, r, cap: float | None = None) -> np.ndarray:
@@ -627,10 +632,8 @@ def _collapse(mf: MetricFit, D_star: float, settings: FitSettings, rng: np.rando
         for b, t in zip(f.boot, f.boot_teacher or [teacher] * len(f.boot), strict=False):
             b = np.asarray(b, dtype=float)
             vals.append(at(name, b, t) if np.all(np.isfinite(b)) and np.isfinite(t) and spec.margin(t) > 0 else np.nan)
-        Z = np.array(f.boot_chain, dtype=float).reshape(len(vals), -1) if vals and len(f.boot_chain) == len(vals) \
-            else None
-        vals = _calibrate(np.array(vals, dtype=float), at(name, f.vector(), teacher), Z, f.boot_df, settings.ci,
-                          0.0, 1.0)
+        vals = _calibrate(np.array(vals, dtype=float), at(name, f.vector(), teacher), f.chain_means(), f.boot_df,
+                          settings.ci, 0.0, 1.0)
         pools[name] = (f.weight, vals)
     mix = []
     n_draw = max((len(v) for _, v in pools.values()), default=0)
@@ -899,18 +902,18 @@ def _null_effect(law, spec, Dv, rv, Lv, sv, se_rel, fixed, n_free, settings, rng
         except RuntimeError:
             return obs, float("nan")
         point0 = float(_data_effect(law, p0, Dv, rv, cap)[0])
-        fits: list = []
+        null = FormFit(law.name, "ok")
         first = math.ceil(1 / (1 - settings.ci)) - 1  # 19 at 95 %: beating all of them is a p-value <= 1 / 20
         for n in (first, settings.n_boot - first) if settings.n_boot > first else (settings.n_boot,):
-            draws, _, _, zb, dfs = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p0, n_free, None, None,
-                                              settings.model_copy(update={"n_boot": n}), rng)
-            fits.append(FormFit(law.name, "ok", boot=draws, boot_chain=zb, boot_df=dfs))
-            B0, Z0 = FormFit(law.name, "ok", boot=[b for f in fits for b in f.boot],
-                             boot_chain=[z for f in fits for z in f.boot_chain], boot_df=dfs).finite_draws()
+            draws, _, _, zb, null.boot_df = _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p0, n_free, None,
+                                                       None, settings.model_copy(update={"n_boot": n}), rng)
+            null.boot += draws
+            null.boot_chain += zb
+            B0, Z0 = null.finite_draws()
             if len(B0) < 2:
                 return obs, float("nan")
-            eff = _calibrate(_data_effect(law, B0, Dv, rv, cap), point0, Z0, dfs, settings.ci, 0.0)
-            if len(fits) == 1 and settings.n_boot > first:  # sequential (Besag & Clifford)
+            eff = _calibrate(_data_effect(law, B0, Dv, rv, cap), point0, Z0, null.boot_df, settings.ci, 0.0)
+            if len(null.boot) == n and settings.n_boot > first:  # the first batch: sequential (Besag & Clifford)
                 above = int(np.sum(eff >= obs))
                 if above == 0 and len(eff) == first:  # beats every draw: p <= 1 / (first + 1)
                     return obs, float(eff.max())
@@ -961,7 +964,8 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
             var_u = max(0.0, (mb - mw) / m)
         mw, var_u = min(mw, MAX_LOG_VAR), min(var_u, MAX_LOG_VAR)  # a near-zero chi-square draw must not overflow
         z = rng.normal(0, math.sqrt(var_u), len(chains))[inv] + rng.normal(0, math.sqrt(mw), len(e))
-        zbars.append([float(v) for v in np.bincount(inv, weights=z) / counts])
+        if VARIANCE_DRAW == "satterthwaite":  # the chain means that _calibrate regresses on
+            zbars.append([float(v) for v in np.bincount(inv, weights=z) / counts])
         Ls = np.clip(pred * np.exp(np.clip(z, -30, 30)), EPS, 1e3 * float(np.max(Lv)))
         starts = _starts(law, Ls, rv, max(0, settings.boot_starts - 1), rng, extra=[p], signed=signed)
         try:
@@ -975,8 +979,6 @@ def _bootstrap(law, spec, Dv, rv, Lv, sv, se_rel, fixed, p, n_free, teacher, tea
     notes = []
     if df_b == 0:
         notes.append("one seed-chain: the chain offset cannot be separated from the law (intervals assume none)")
-    if VARIANCE_DRAW != "satterthwaite":
-        zbars = []
     return draws, tdraws, notes, zbars, [float(df_b), float(df_w)]
 
 
