@@ -146,6 +146,46 @@ def test_sequential_run_computes_each_node_once_and_rerun_is_free(tmp_path):
     assert len(load_results(tmp_path / "sw2")) == spec.n_cells()
 
 
+def test_keep_models_needed_frees_each_student_once_no_unfinished_cell_uses_it(tmp_path, monkeypatch):
+    from taskdistill.sweep import runner
+
+    d = spec_dict(schedule=["iterative", "oneshot"], dataset_size=[50])
+    d["execution"] = {"keep_models": "needed"}
+    spec = SweepSpec.model_validate(d)
+    nodes = unique_nodes(expand(spec))
+    freed: list[tuple[str, list[str], set[str]]] = []  # (cell, freed keys, keys of every unfinished cell)
+    release = runner.release_models
+
+    def spy(store, cell):
+        open_keys = {k for c in store.cells() if c["status"] != "done" for k in c["stages"]}
+        out = release(store, cell)
+        freed.append((cell.cell_id, out, open_keys))
+        return out
+
+    monkeypatch.setattr(runner, "release_models", spy)
+    counts = run_sweep(spec, tmp_path / "sw", stages=STAGES, quiet=True)
+    assert counts == {"done": spec.n_cells(), "skipped": 0, "failed": 0}
+    # no student model was ever deleted while an unfinished cell still used it, none twice
+    for _, keys, open_keys in freed:
+        assert not set(keys) & open_keys
+    all_freed = [k for _, keys, _ in freed for k in keys]
+    assert len(all_freed) == len(set(all_freed))
+    # at the end every prune and distill model is gone, each exactly once; the teacher and the rows stay
+    students = {k for k, n in nodes.items() if n.stage in ("prune", "distill")}
+    assert set(all_freed) == students
+    assert not any((runner.node_dir(nodes[k])).exists() for k in students)
+    teacher = next(n for n in nodes.values() if n.stage == "teacher")
+    assert runner.read_node(teacher) is not None
+    assert len(load_results(tmp_path / "sw")) == spec.n_cells()
+    # a model freed early (the first cell's 79 % student) was not recomputed by the later cells
+    per_stage = Counter(c["stage"] for c in fake_stages.calls())
+    assert per_stage["distill"] == Counter(n.stage for n in nodes.values())["distill"]
+    # the rerun computes nothing: done cells need no model
+    n_calls = len(fake_stages.calls())
+    assert run_sweep(spec, tmp_path / "sw", stages=STAGES, quiet=True) == {"done": 0, "skipped": 0, "failed": 0}
+    assert len(fake_stages.calls()) == n_calls
+
+
 def test_failing_cell_is_recorded_and_others_go_on(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL", "blended")
     spec = SweepSpec.model_validate(spec_dict())

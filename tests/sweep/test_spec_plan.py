@@ -70,6 +70,23 @@ def test_paper_preset_budget_is_epochs_over_its_data():
     assert plan.cells == 865 and plan.counts["distill"] < 864 and plan.counts["prepare"] == 1
 
 
+def test_plan_counts_the_student_models_on_disk(monkeypatch):
+    spec = load_spec(preset_path("study"))
+    note = next(n for n in plan_sweep(spec).notes if n.startswith("student models"))
+    # 58 prune + 126 distill nodes; sizes: each model's fraction of the teacher, summed
+    assert note.startswith("student models: 184 prune and distill nodes, 76.1 teacher-sizes")
+    freed = spec.model_copy(update={"execution": spec.execution.model_copy(update={"keep_models": "needed"})})
+    assert "keep_models: needed deletes each" in next(n for n in plan_sweep(freed).notes if n.startswith("student"))
+    kept = spec.model_copy(update={"execution": spec.execution.model_copy(update={"keep_models": "all"})})
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 0, 10**9))  # 1 GB free
+    note = next(n for n in plan_sweep(kept).notes if n.startswith("student models"))
+    assert "more than the 1.0 GB free" in note and "keep_models: needed" in note
+
+
 def test_task_builtin_files_ship_with_the_package():
     for name in ("finheadlines", "finheadlines-coarse"):
         assert resources.files("taskdistill.task").joinpath("builtin", f"{name}.yaml").is_file()

@@ -115,9 +115,13 @@ def test_transfer_columns_and_report_on_tiny_llama(tmp_path, monkeypatch):
     raw = _tiny_raw(tmp_path)
     raw["eval"]["transfer"] = [{"name": "fixture", "split": str(FIXTURE), "task": "finheadlines-coarse"},
                                {"name": "gone", "split": str(tmp_path / "missing.csv")}]
+    # the student's model leaves the cache as soon as its cell is done: it is scored inside the cell
+    raw["execution"] = {**raw.get("execution", {}), "keep_models": "needed"}
     sw = tmp_path / "sw"
     spec, df = _run_tiny(raw, sw)
     assert len(df) == 2
+    student = expand(spec)[-1].node.input("model")
+    assert student.stage == "distill" and read_node(student) is None
     for col in ("macro_f1", "accuracy", "macro_f1_stderr", "accuracy_stderr", "n"):
         vals = df[f"transfer.fixture.{col}"]
         assert vals.notna().all(), col

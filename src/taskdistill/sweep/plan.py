@@ -129,6 +129,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                      + (f", {extra} prune node(s) no student shares (the grid has no one-shot cell there)"
                         if extra else ", no extra pruning (each is a one-shot student's prune node)"))
     notes += _transfer_notes(spec, nodes)
+    notes.append(_disk_note(spec, nodes))
     return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes)
 
 
@@ -152,6 +153,38 @@ def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
         sec = sum(rows * COST["eval_per_row"] * model_size(m) for m in models)
         out.append(f"transfer set {ts.name}: {len(models)} models x ~{rows} rows, ~{_fmt_seconds(sec)} more")
     return out
+
+
+def _teacher_bytes(spec: SweepSpec) -> int | None:
+    """Bytes of the teacher's weight files, or None where the teacher is not on this machine."""
+    try:
+        from taskdistill.models import resolve_model_dir
+
+        d = resolve_model_dir(spec.teacher.base, quiet=True)
+    except Exception:  # noqa: BLE001  (a plan never fails on an unresolvable teacher: it has no size line)
+        return None
+    return sum(f.stat().st_size for f in d.glob("*.safetensors")) or sum(f.stat().st_size for f in d.glob("*.bin")) or None
+
+
+def _disk_note(spec: SweepSpec, nodes) -> str:
+    """The student models the node cache holds (the teacher's weights x each model's size), against the free
+    space of the cache's disk, and what ``execution.keep_models`` does with them."""
+    import shutil
+
+    from taskdistill.cache import home
+
+    students = [n for n in nodes if n.stage in ("prune", "distill")]
+    sizes = sum(model_size(n) for n in students)
+    teacher = _teacher_bytes(spec)
+    total = f"{sizes:.1f} teacher-sizes" + (f", ~{sizes * teacher / 1e9:.1f} GB" if teacher else "")
+    line = f"student models: {len(students)} prune and distill nodes, {total} in the node cache"
+    if spec.execution.keep_models == "needed":
+        return line + " if all were kept; keep_models: needed deletes each once no unfinished cell uses it"
+    free = shutil.disk_usage(home()).free
+    if teacher and sizes * teacher > free:
+        return (line + f": more than the {free / 1e9:.1f} GB free there; set execution.keep_models: needed "
+                "(each is deleted once no unfinished cell uses it)")
+    return line + " (execution.keep_models: all)"
 
 
 def model_size(node) -> float:

@@ -9,6 +9,10 @@ done. A kill -9 releases the lock and leaves at most a temporary folder, which i
 A cell is claimed in the store (status ``running``), its chain is computed, and its evaluation
 record is inserted with ``INSERT OR IGNORE`` keyed by the cell id; any exception is stored with its
 traceback (status ``failed``) and the sweep goes on with the next cell.
+
+With ``execution.keep_models: needed``, a finished cell deletes the student models (prune and
+distill nodes) that no unfinished cell uses any more (``release_models``): a grid whose models do
+not fit on disk together runs in the space of the chains in flight.
 """
 
 from __future__ import annotations
@@ -237,15 +241,50 @@ def run_cell(spec: SweepSpec, cell: Cell, store: Store, stages: Any,
             record = json.loads(Path(record).read_text())
         if not isinstance(record, dict):
             raise TypeError(f"evaluate stage returned no record for {cell.label()}: {result!r}")
+        if spec.transfer_sets:  # scored now, while the model is certainly in the cache
+            from taskdistill.sweep.transfer import found_sets, score_cell, transfer_runner
+
+            _, found = found_sets(spec)
+            if found:
+                score_cell(spec, cell, store, transfer_runner(stages, store, found, failed), found,
+                           store.transfer().get(cell.cell_id, {}))
         settings = dict(cell.settings)
         if settings["method"] == "teacher":  # the teacher learned from the whole train split
             data = next(n for n in cell.node.ancestors() if n.stage == "data")
             settings["dataset_size"] = runner.ensure(data).get("n_train")
         store.add_result(cell.cell_id, settings, record, _provenance(spec, cell, runner, result))
-        return "done"
     except Exception:  # a failing cell must not stop the sweep: record it and go on
         store.fail(cell.cell_id, traceback.format_exc())
         return "failed"
+    if spec.execution.keep_models == "needed":
+        release_models(store, cell)
+    return "done"
+
+
+MODEL_STAGES = ("prune", "distill")  # the stages whose nodes hold a student model (the teacher always stays)
+
+
+def release_models(store: Store, cell: Cell) -> list[str]:
+    """``execution.keep_models: needed``: delete the cached student models (prune and distill nodes) of
+    ``cell``'s chain that no unfinished cell of the sweep uses; returns their keys.
+
+    A cell that is pending, running or failed keeps every node of its chain; a done cell needs none
+    (its row, its transfer scores and the nodes' timings are in the store). A model needed again
+    later (a new cell, a rerun with ``--force``) is recomputed like any node missing from the cache."""
+    open_keys: set[str] = set()
+    for c in store.cells():
+        if c["status"] != "done":
+            open_keys.update(c["stages"])
+    freed = []
+    for node in cell.node.ancestors():
+        if node.stage not in MODEL_STAGES or node.key in open_keys:
+            continue
+        with _lock(node.key):
+            final = node_dir(node)
+            if final.exists():
+                shutil.rmtree(final)
+                freed.append(node.key)
+    return freed
 
 
 def task_yaml(spec: SweepSpec) -> str:

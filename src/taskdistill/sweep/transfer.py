@@ -6,9 +6,12 @@ scoring settings; not the file's path or the set's name, so moving or renaming t
 scores. The existing nodes (teacher, prune, distill, the synthetic evaluation) and the cells are
 untouched: a sweep that finished before a transfer set was listed only computes the new scores.
 
-The pass runs after the cells, over every finished cell (the teacher and each student), in the
-process that runs the sweep. A model whose node is no longer in the cache is skipped (never
-retrained for a transfer score); a failing score is stored with its error and the sweep goes on.
+Each cell scores its own model right after its synthetic evaluation, before the cell counts as done
+(``run_cell``), so a model is scored while it is certainly in the cache, even when
+``execution.keep_models: needed`` deletes it soon after. A pass after the cells, in the process that
+runs the sweep, scores what is still missing: cells finished before a set was listed, scores that
+failed. A model whose node is no longer in the cache is skipped there (never retrained for a
+transfer score); a failing score is stored with its error and the sweep goes on.
 The store's meta ``transfer`` lists the sets with where they were looked for and whether they were
 found, which the report shows.
 """
@@ -49,14 +52,11 @@ class _WithPaths:
         return self._stages.transfer({**params, "path": self._paths[params["split_hash"]]}, inputs, out, work)
 
 
-def run_transfer(spec: SweepSpec, sweep_dir: str | Path, stages: Any, console=None) -> dict[str, int]:
-    """Score every finished cell's model on every transfer set found; returns counts (scored / cached /
-    skipped / failed). Records the sets (found or not) in the store's meta ``transfer``."""
+def found_sets(spec: SweepSpec) -> tuple[list[dict[str, Any]], list[tuple[Any, str]]]:
+    """The transfer sets as recorded in the store's meta (with where they were looked for and whether
+    they were found), and the found ones with their files' content hashes."""
     from taskdistill.cache import file_hash
-    from taskdistill.sweep.runner import NodeRunner, load_stages, read_node
-    from taskdistill.sweep.store import Store
 
-    store = Store(sweep_dir)
     meta, found = [], []
     for ts in spec.transfer_sets:
         entry = {"name": ts.name, "split": ts.split, "task": ts.task or spec.task_obj.name, "required": ts.required,
@@ -65,37 +65,66 @@ def run_transfer(spec: SweepSpec, sweep_dir: str | Path, stages: Any, console=No
             entry["hash"] = file_hash(ts.path())
             found.append((ts, entry["hash"]))
         meta.append(entry)
+    return meta, found
+
+
+def transfer_runner(stages: Any, store: Any, found: list[tuple[Any, str]], failed: dict[str, str] | None = None):
+    """A node runner whose stages get each transfer node's file path."""
+    from taskdistill.sweep.runner import NodeRunner, load_stages
+
+    return NodeRunner(_WithPaths(load_stages(stages), {h: ts.split for ts, h in found}), store, failed=failed)
+
+
+def score_cell(spec: SweepSpec, cell: Any, store: Any, runner: Any, found: list[tuple[Any, str]],
+               stored: dict[str, dict[str, Any]] | None = None, console=None,
+               counts: dict[str, int] | None = None) -> dict[str, int]:
+    """Score one cell's model on every found transfer set not scored yet (``stored``: the cell's stored
+    scores by set name); store each score, or its error. Returns ``counts`` updated."""
+    from taskdistill.sweep.runner import read_node
+
+    counts = counts if counts is not None else {"scored": 0, "cached": 0, "skipped": 0, "failed": 0}
+    stored = stored or {}
+    model = cell.node.input("model")
+    for ts, h in found:
+        node = transfer_node(spec, ts, h, model)
+        prev = stored.get(ts.name, {})
+        if prev.get("node_key") == node.key and "error" not in prev:
+            counts["cached"] += 1
+            continue
+        result = read_node(node)
+        if result is None and read_node(model) is None:
+            counts["skipped"] += 1  # the model's checkpoint left the cache: never retrain for a score
+            continue
+        if result is None and console is not None:
+            console.print(f"transfer {ts.name}: scoring {cell.label()}")
+        try:
+            result = runner.ensure(node)
+            counts["scored"] += 1
+        except Exception as exc:  # noqa: BLE001  (one failing score must not stop the sweep)
+            result = {"error": f"{type(exc).__name__}: {exc}", "split_hash": h,
+                      "traceback": traceback.format_exc()}
+            counts["failed"] += 1
+            if console is not None:
+                console.print(f"[red]transfer {ts.name} failed[/] for {cell.label()}: {result['error']}")
+        store.set_transfer(cell.cell_id, ts.name, node.key, {**result, "node_key": node.key})
+    return counts
+
+
+def run_transfer(spec: SweepSpec, sweep_dir: str | Path, stages: Any, console=None) -> dict[str, int]:
+    """Score every finished cell's model on every transfer set found and not scored yet; returns counts
+    (scored / cached / skipped / failed). Records the sets (found or not) in the store's meta ``transfer``."""
+    from taskdistill.sweep.store import Store
+
+    store = Store(sweep_dir)
+    meta, found = found_sets(spec)
     store.set_meta("transfer", meta)
     counts = {"scored": 0, "cached": 0, "skipped": 0, "failed": 0}
     if not found:
         return counts
     status = {c["cell_id"]: c["status"] for c in store.cells()}
     stored = store.transfer()
-    runner = NodeRunner(_WithPaths(load_stages(stages), {h: ts.split for ts, h in found}), store)
+    runner = transfer_runner(stages, store, found)
     for cell in expand(spec):
-        if status.get(cell.cell_id) != "done":
-            continue
-        model = cell.node.input("model")
-        for ts, h in found:
-            node = transfer_node(spec, ts, h, model)
-            prev = stored.get(cell.cell_id, {}).get(ts.name, {})
-            if prev.get("node_key") == node.key and "error" not in prev:
-                counts["cached"] += 1
-                continue
-            result = read_node(node)
-            if result is None and read_node(model) is None:
-                counts["skipped"] += 1  # the model's checkpoint left the cache: never retrain for a score
-                continue
-            if result is None and console is not None:
-                console.print(f"transfer {ts.name}: scoring {cell.label()}")
-            try:
-                result = runner.ensure(node)
-                counts["scored"] += 1
-            except Exception as exc:  # noqa: BLE001  (one failing score must not stop the sweep)
-                result = {"error": f"{type(exc).__name__}: {exc}", "split_hash": h,
-                          "traceback": traceback.format_exc()}
-                counts["failed"] += 1
-                if console is not None:
-                    console.print(f"[red]transfer {ts.name} failed[/] for {cell.label()}: {result['error']}")
-            store.set_transfer(cell.cell_id, ts.name, node.key, {**result, "node_key": node.key})
+        if status.get(cell.cell_id) == "done":
+            score_cell(spec, cell, store, runner, found, stored.get(cell.cell_id, {}), console, counts)
     return counts
