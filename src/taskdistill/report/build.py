@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from taskdistill.cache import atomic_write_bytes, atomic_write_text
+from taskdistill.report.efficiency import efficiency_rows
 from taskdistill.scaling.fit import fmt_collapse
 from taskdistill.scaling.laws import get_form
 from taskdistill.scaling.metrics import DEFAULT_METRICS, metric_spec, metric_specs
@@ -492,7 +493,20 @@ def efficiency_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def _efficiency_caption(df: pd.DataFrame) -> str:
+def _efficiency_caption(df: pd.DataFrame, quiet: dict | None = None) -> str:
+    if quiet is not None:
+        m, st = quiet["machine"], quiet["settings"]
+        skipped = len(quiet.get("skipped") or [])
+        return ("Efficiency of each model as a classifier of its task, measured again after the sweep, one model at "
+                f"a time on a quiet machine (`taskdistill sweep efficiency`; {m['cpu']}, {m['cores']} cores, "
+                f"{m['torch_threads']} torch thread(s), torch {m['torch']}, load average "
+                f"{m['load_before'][0]:.2f} before and {m['load_after'][0]:.2f} after): the teacher and up to "
+                f"{st['per_target']} students per target ratio (one per schedule first), median over them; "
+                f"latency = median wall time of scoring one of {st['latency_n']} inputs alone (batch 1); "
+                f"throughput = inputs per second over {st['limit']} inputs at batch {st['batch_size']} (best of "
+                f"{st['repeats']}); '/ teacher' is the student's value divided by the teacher's (below 1 = smaller "
+                "or faster, except throughput, where above 1 = faster)"
+                + (f"; {skipped} picked model(s) skipped (no longer in the cache)" if skipped else "") + ".")
     extra = []
     for col, what in (("efficiency.threads", "CPU threads"), ("efficiency.throughput_batch_size", "throughput batch"),
                       ("efficiency.device", "device")):
@@ -687,6 +701,7 @@ class _Ctx:
     transfer: list[dict]
     compute: dict | None = None  # the sweep's compute summary (compute.json), if any
     compute_where: str | None = None  # where it was looked for when there is none
+    efficiency: dict | None = None  # the quiet re-measurement of speed (efficiency.json), if any
 
 
 def _header(c: _Ctx) -> list[Block]:
@@ -713,9 +728,10 @@ def _summary(c: _Ctx) -> list[Block]:
     else:
         B.append(Block("p", "No finished student with an in-domain macro-F1 yet."))
     B += [Block("h3", "Paper findings"), Block("ul", paper_findings(c.df, c.fits))]
-    et = efficiency_table(c.df)
+    quiet = c.efficiency
+    et = efficiency_table(efficiency_rows(quiet) if quiet is not None else c.df)
     B.append(Block("h3", "Efficiency"))
-    B.append(Block("table", et, _efficiency_caption(c.df)) if not et.empty else
+    B.append(Block("table", et, _efficiency_caption(c.df, quiet)) if not et.empty else
              Block("p", "No efficiency measurements in the results table (the models were evaluated without "
                         "timing)."))
     for ts in c.transfer:
@@ -884,7 +900,7 @@ SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted
 
 def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
             task=None, transfer: list[dict] | None = None, compute: dict | None = None,
-            compute_where: str | None = None) -> list[Block]:
+            compute_where: str | None = None, efficiency: dict | None = None) -> list[Block]:
     """The report as blocks, section by section (``SECTIONS``): summary first, then figures,
     recommendations, the fit diagnostics, the fitted laws in detail, the data and the settings."""
     from taskdistill.task import load_task
@@ -893,7 +909,7 @@ def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=D
     rows = fit_rows(df)
     c = _Ctx(df=df, rows=rows, teacher=teacher_levels(df), fits=fits, fit_error=fit_error, title=title,
              metrics=[m for m in metrics if m in rows and rows[m].notna().any()], task=task_obj,
-             transfer=list(transfer or []), compute=compute, compute_where=compute_where)
+             transfer=list(transfer or []), compute=compute, compute_where=compute_where, efficiency=efficiency)
     return [b for section in SECTIONS for b in section(c)]
 
 
@@ -946,7 +962,7 @@ def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str
 def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: str = "taskdistill scaling report",
                  fit_error: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
                  dpi: int = 90, task=None, transfer: list[dict] | None = None,
-                 compute: dict | None = None) -> tuple[Path, Path]:
+                 compute: dict | None = None, efficiency: dict | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``fig_*.png``) into ``out_dir``.
 
     ``fits`` may be ``None`` (nothing fittable): the report then shows the measured points and says why
@@ -957,9 +973,12 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     set's scores beside the synthetic ones and names the path of each one not found. ``compute`` is the
     sweep's compute summary (``taskdistill.sweep.compute``; default: ``results_df.attrs["compute"]``, else
     ``compute.json`` beside the results file named by ``results_df.attrs["source"]``); without one the
-    "Compute spent" section says so in one line.
+    "Compute spent" section says so in one line. ``efficiency`` is the quiet re-measurement of the models'
+    speed (``taskdistill.sweep.efficiency``; default: ``efficiency.json`` beside the results file or in the sweep
+    folder); with one, the efficiency table shows it instead of the timings taken inside the sweep.
     """
     from taskdistill.report.compute import compute_beside
+    from taskdistill.report.efficiency import efficiency_beside
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -972,8 +991,10 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     if compute is None:
         compute, path = compute_beside(results_df.attrs.get("source"))
         where = str(path) if path else None
+    if efficiency is None:
+        efficiency = efficiency_beside(results_df.attrs.get("source"))
     blocks = _blocks(df, fits, fit_error or ("no fits given" if fits is None else None), title, metrics, task,
-                     transfer, compute, where)
+                     transfer, compute, where, efficiency)
     page, md = _render(blocks, out_dir, dpi)
     html_path = atomic_write_text(out_dir / REPORT_HTML, page)
     md_path = atomic_write_text(out_dir / REPORT_MD, md)

@@ -1,4 +1,4 @@
-"""CLI commands of the sweep stage: ``taskdistill sweep run|plan|status|export``."""
+"""CLI commands of the sweep stage: ``taskdistill sweep run|plan|status|export|efficiency``."""
 
 from __future__ import annotations
 
@@ -104,6 +104,39 @@ def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
     path = export_results(sweep_dir, out)
     typer.echo(f"wrote {path}")
     typer.echo(f"wrote {write_compute(sweep_dir, Path(out).with_name(COMPUTE_FILE))}")
+    from taskdistill.sweep.efficiency import copy_efficiency
+
+    copied = copy_efficiency(sweep_dir, Path(out).parent)
+    if copied is not None:
+        typer.echo(f"wrote {copied}")
+
+
+@sweep_app.command("efficiency")
+def sweep_efficiency(
+    sweep_dir: O.SweepDir,
+    inputs: Annotated[int, typer.Option("--inputs", help="Test inputs timed per model.")] = 64,
+    per_target: Annotated[int, typer.Option("--per-target", help="Students measured per target ratio (one per "
+                                            "schedule first).")] = 2,
+    threads: O.Threads = 2,
+) -> None:
+    """Measure the teacher's and the students' size, latency and throughput again, one model at a time (run it
+    on a quiet machine): writes SWEEP/efficiency.json, which `sweep export` copies beside the table and the
+    report's efficiency table then uses."""
+    from rich.console import Console
+
+    from taskdistill.checks import check_range
+    from taskdistill.console import quiet
+    from taskdistill.sweep.efficiency import EFFICIENCY_FILE, measure_sweep
+
+    check_range("--inputs", inputs, min=1)
+    check_range("--per-target", per_target, min=1)
+    check_range("--threads", threads, min=1)
+    out = measure_sweep(sweep_dir, limit=inputs, per_target=per_target, threads=threads,
+                        console=Console(stderr=True, quiet=quiet()))
+    m = out["machine"]
+    typer.echo(f"measured {len(out['models'])} model(s) ({len(out['skipped'])} skipped) on {m['cpu']}, "
+               f"{m['torch_threads']} thread(s), load average {m['load_before'][0]:.2f} -> {m['load_after'][0]:.2f}")
+    typer.echo(f"wrote {Path(sweep_dir) / EFFICIENCY_FILE}")
 
 
 @sweep_app.command("plan")
