@@ -530,6 +530,7 @@ def compute_table(compute: dict) -> pd.DataFrame:
                      "found in the cache": s["from_cache"], "uses by cells": s["uses"],
                      "uses served by a shared node": s["reuses"], "seconds": _f(float(s["seconds"]), 1),
                      "CPU seconds": _f(float(s["cpu_seconds"]), 1),
+                     "CPU hours": _f(float(s["cpu_seconds"]) / 3600, 2),
                      "seconds saved": _f(float(s["seconds_saved"]), 1)})
     return pd.DataFrame(recs)
 
