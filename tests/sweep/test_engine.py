@@ -273,8 +273,15 @@ def test_local_worker_processes(tmp_path):
     assert counts["done"] == spec.n_cells()
     per_stage = Counter(c["stage"] for c in fake_stages.calls())
     assert per_stage == Counter(n.stage for n in unique_nodes(expand(spec)).values())
-    assert len({c["pid"] for c in fake_stages.calls()}) >= 1
     assert len(load_results(tmp_path / "sw")) == spec.n_cells()
+    # the nodes every cell needs ran first, in this process (with both workers' threads); the rest in workers
+    from taskdistill.sweep.executors import shared_nodes
+
+    shared = {n.stage for n in shared_nodes(expand(spec))}  # what the students share (the teacher's row: less)
+    assert {"data", "teacher", "annotate"} <= shared and not shared & {"distill", "evaluate"}
+    here = {c["stage"] for c in fake_stages.calls() if c["pid"] == os.getpid()}
+    assert here == shared
+    assert {c["stage"] for c in fake_stages.calls() if c["pid"] != os.getpid()} >= {"distill", "evaluate"}
 
 
 def test_plan_workers_bounded_by_memory():

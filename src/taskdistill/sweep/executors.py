@@ -175,6 +175,8 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
         n = plan_workers(spec, workers, memory_gb)
         console.print(f"{n} local worker process(es) (asked {workers}, memory budget "
                       f"{memory_gb or 0.8 * total_memory_gb():.1f} GB, ~{estimate_worker_gb(spec):.1f} GB each)")
+        if n > 1:
+            run_shared_first(todo, store, stages, n * ex.threads, console)
         with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool, \
                 make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells", total=total, completed=already, counts="")
@@ -188,6 +190,45 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     if executor == "ray":
         return _run_ray(args, address, workers, console, total, already, counts)
     raise AssertionError(f"unknown executor {executor!r}")  # check_run refused it
+
+
+def shared_nodes(cells: list[Cell]) -> list[Node]:
+    """The nodes every student of ``cells`` needs (every cell where none trains): the dataset, the teacher,
+    its annotations, inputs first; never an evaluation."""
+    students = [c for c in cells if any(n.stage == "distill" for n in c.node.ancestors())]
+    cells = students or cells
+    common: set[str] | None = None
+    for c in cells:
+        keys = {n.key for n in c.node.ancestors()}
+        common = keys if common is None else common & keys
+    return [n for n in cells[0].node.ancestors() if n.key in (common or set()) and n.stage != "evaluate"] if cells else []
+
+
+def run_shared_first(cells: list[Cell], store, stages: str, threads: int, console: Console) -> None:
+    """Compute the nodes every pending cell needs in this process, with every worker's threads, before the
+    workers start: otherwise one worker computes them on its own threads while the others wait on their
+    locks. The results do not depend on the thread count (docs/reproducibility.md). A failing node is left to
+    the cells, which record it."""
+    from taskdistill.sweep.runner import NodeRunner, read_node
+
+    todo = [n for n in shared_nodes(cells) if read_node(n) is None]
+    if not todo:
+        return
+    console.print(f"first the stages every cell needs ({', '.join(n.stage for n in todo)}), with {threads} "
+                  "torch threads")
+    before = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = str(threads)
+    try:
+        runner = NodeRunner(load_stages(stages), store)
+        for node in todo:
+            runner.ensure(node)
+    except Exception as exc:  # noqa: BLE001  (the cells retry it and store the traceback)
+        console.print(f"[yellow]{type(exc).__name__}: {exc}[/] (the cells that need it will record the failure)")
+    finally:
+        if before is None:
+            os.environ.pop(THREADS_ENV, None)
+        else:
+            os.environ[THREADS_ENV] = before
 
 
 def _run_ray(args, address, workers, console, total, already, counts) -> dict[str, int]:
