@@ -177,7 +177,7 @@ Map = Annotated[list[str] | None, typer.Option(
 Results = Annotated[Path | None, typer.Option(
     "--results", help="Results table (.csv or .parquet, one row per evaluated model) instead of a sweep folder.")]
 Fits = Annotated[Path | None, typer.Option(
-    "--fits", help="Use saved fits (JSON from `taskdistill fit --out`) instead of fitting.")]
+    "--fits", help="Use saved fits (JSON, or .json.gz, from `taskdistill fit --out`) instead of fitting.")]
 NBoot = Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples per fit (0: no intervals).")]
 
 ExecutorOpt = Annotated[Executor | None, typer.Option(

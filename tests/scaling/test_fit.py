@@ -143,6 +143,14 @@ def test_shared_fits_have_gaps_and_survive_a_json_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ResultsError, match="bad.json"):
         Fits.load(tmp_path / "bad.json")
+    # compressed: the same fits, the same bytes on every save (no timestamp in the gzip header)
+    gz = fits.save(tmp_path / "fits.json.gz")
+    assert gz.read_bytes() == fits.save(tmp_path / "again.json.gz").read_bytes()
+    assert gz.stat().st_size < path.stat().st_size / 2
+    assert Fits.load(gz).to_dict() == back.to_dict()
+    (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
+    with pytest.raises(ResultsError, match="bad.json.gz"):
+        Fits.load(tmp_path / "bad.json.gz")
 
 
 def test_fit_cached_reuses_the_fit_of_an_unchanged_table():

@@ -38,6 +38,7 @@ interval, and the report draws no finding from it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import time
@@ -291,9 +292,11 @@ class Fits:
         return asdict(self)
 
     def save(self, path: str | Path) -> Path:
-        from taskdistill.cache import atomic_write_text
+        """Write the fits as JSON; gzip-compressed (reproducibly: no timestamp) when ``path`` ends in ``.gz``."""
+        from taskdistill.cache import atomic_write_bytes
 
-        return atomic_write_text(path, json.dumps(_jsonable(self.to_dict()), indent=1) + "\n")
+        text = (json.dumps(_jsonable(self.to_dict()), indent=1) + "\n").encode()
+        return atomic_write_bytes(path, gzip.compress(text, mtime=0) if str(path).endswith(".gz") else text)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fits:
@@ -312,8 +315,9 @@ class Fits:
     def load(cls, path: str | Path) -> Fits:
         path = Path(path)
         try:
-            return cls.from_dict(_unjson(json.loads(path.read_text())))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raw = path.read_bytes()
+            return cls.from_dict(_unjson(json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)))
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             raise ResultsError(f"{path}: not a readable fits file: {exc}") from exc
 
 
