@@ -42,7 +42,7 @@ def test_number_extraction():
 def test_results_md_numbers_come_from_the_rebuilt_report(folder: Path, tmp_path):
     out = tmp_path / "report"
     res = CliRunner().invoke(app, ["report", "--results", str(folder / "results.csv"), "--fits",
-                                   str(folder / "fits.json"), "--out", str(out)])
+                                   str(folder / "fits.json.gz"), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rebuilt = (out / "report.md").read_text()
     assert _body(rebuilt) == _body((folder / "report" / "report.md").read_text()), \
