@@ -19,7 +19,7 @@ when it does not, and with the exception when any step fails. Without a CUDA dev
 (``pip install torch --index-url https://download.pytorch.org/whl/cu126``, matching the driver).
 
     python bench/gpu_smoke.py                                  # on a GPU machine
-    python bench/gpu_smoke.py --device cpu --tiny              # the same code path on tiny:llama, CPU, seconds
+    python bench/gpu_smoke.py --device cpu --tiny              # the same code path on tiny:llama, CPU (a check, not a benchmark)
 """
 
 from __future__ import annotations
