@@ -5,13 +5,12 @@ neither the sweep store nor the cache."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from taskdistill.errors import InputError
+from taskdistill.report.compute import file_beside, read_summary
 
 EFFICIENCY_FILE = "efficiency.json"
 EFFICIENCY_FORMAT = 1
@@ -20,27 +19,13 @@ MODEL_FIELDS = ("target", "method", "schedule", "params", "size_bytes", "latency
 
 def read_efficiency(path: str | Path) -> dict[str, Any]:
     """Read an ``efficiency.json``; a file that is not one is an input error naming it (and the model)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read the efficiency measurements: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != EFFICIENCY_FORMAT or not isinstance(data.get("models"), list):
-        raise InputError(path, f"not an efficiency file of format {EFFICIENCY_FORMAT} (needs 'format' and 'models')")
-    for i, m in enumerate(data["models"]):
-        missing = [k for k in MODEL_FIELDS if k not in m]
-        if missing:
-            raise InputError(path, f"models[{i}]: missing field(s) {', '.join(missing)}")
-    return data
+    return read_summary(path, "the efficiency measurements", EFFICIENCY_FORMAT, "models", MODEL_FIELDS)
 
 
 def efficiency_beside(source: str | Path | None) -> dict[str, Any] | None:
     """The quiet measurements that belong to a results table: ``efficiency.json`` beside the table file (or
     inside a sweep folder); None when there is none."""
-    if not source:
-        return None
-    p = Path(str(source))
-    f = p / EFFICIENCY_FILE if p.is_dir() else p.with_name(EFFICIENCY_FILE) if p.suffix else None
+    f = file_beside(source, EFFICIENCY_FILE)
     return read_efficiency(f) if f is not None and f.is_file() else None
 
 
