@@ -28,7 +28,7 @@ from taskdistill.sweep.runner import (
     register,
     run_cell,
 )
-from taskdistill.sweep.spec import SweepSpec
+from taskdistill.sweep.spec import SweepSpec, teacher_weight_bytes
 
 QUIET_ENV = "TASKDISTILL_QUIET"  # read by taskdistill.sweep.stages.RealStages
 
@@ -43,15 +43,10 @@ def total_memory_gb() -> float:
 def estimate_worker_gb(spec: SweepSpec) -> float:
     """Peak memory of one worker: a full fine-tune holds weights, grads, two Adam moments and the
     teacher (~5 copies of the teacher in fp32) plus activations; measured 4.3 GB for SmolLM2-135M."""
-    try:
-        from taskdistill.models import resolve_model_dir
-
-        d = resolve_model_dir(spec.teacher.base, quiet=True)
-        weights = sum(f.stat().st_size for f in d.glob("*.safetensors")) or sum(
-            f.stat().st_size for f in d.glob("*.bin"))
-        return max(0.5, 6 * weights / 2**30 + 0.8)
-    except Exception:  # unknown teacher: assume a SmolLM2-sized one
+    weights = teacher_weight_bytes(spec)
+    if weights is None:  # unknown teacher: assume a SmolLM2-sized one
         return 4.5
+    return max(0.5, 6 * weights / 2**30 + 0.8)
 
 
 def plan_workers(spec: SweepSpec, workers: int, memory_gb: float | None) -> int:

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from taskdistill.sweep.dag import expand, unique_nodes
-from taskdistill.sweep.spec import PRUNED_METHOD, SweepSpec
+from taskdistill.sweep.spec import PRUNED_METHOD, SweepSpec, teacher_weight_bytes
 
 KINDS = ("prepare", "annotate", "importance", "prune", "distill", "eval")
 
@@ -155,27 +155,17 @@ def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
     return out
 
 
-def _teacher_bytes(spec: SweepSpec) -> int | None:
-    """Bytes of the teacher's weight files, or None where the teacher is not on this machine."""
-    try:
-        from taskdistill.models import resolve_model_dir
-
-        d = resolve_model_dir(spec.teacher.base, quiet=True)
-    except Exception:  # noqa: BLE001  (a plan never fails on an unresolvable teacher: it has no size line)
-        return None
-    return sum(f.stat().st_size for f in d.glob("*.safetensors")) or sum(f.stat().st_size for f in d.glob("*.bin")) or None
-
-
 def _disk_note(spec: SweepSpec, nodes) -> str:
     """The student models the node cache holds (the teacher's weights x each model's size), against the free
     space of the cache's disk, and what ``execution.keep_models`` does with them."""
     import shutil
 
     from taskdistill.cache import home
+    from taskdistill.sweep.runner import MODEL_STAGES
 
-    students = [n for n in nodes if n.stage in ("prune", "distill")]
+    students = [n for n in nodes if n.stage in MODEL_STAGES]
     sizes = sum(model_size(n) for n in students)
-    teacher = _teacher_bytes(spec)
+    teacher = teacher_weight_bytes(spec)
     total = f"{sizes:.1f} teacher-sizes" + (f", ~{sizes * teacher / 1e9:.1f} GB" if teacher else "")
     line = f"student models: {len(students)} prune and distill nodes, {total} in the node cache"
     if spec.execution.keep_models == "needed":

@@ -464,3 +464,15 @@ def validate_stage_sections(spec: SweepSpec, source: str = "<spec>") -> None:
                          for e in exc.errors()]
                 raise ConfigError(f"{source}: invalid SweepSpec: {'; '.join(parts)} (cells with method {method}, "
                                   f"supervision {supervision}, {steps} steps)") from exc
+
+
+def teacher_weight_bytes(spec: SweepSpec) -> int | None:
+    """Bytes of the teacher's weight files (safetensors, else .bin; 0 for a folder without either), or None
+    where the teacher is not on this machine (an unknown name, a folder elsewhere)."""
+    try:
+        from taskdistill.models import resolve_model_dir
+
+        d = resolve_model_dir(spec.teacher.base, quiet=True)
+    except Exception:  # noqa: BLE001  (callers fall back to an estimate or leave the size out)
+        return None
+    return sum(f.stat().st_size for f in d.glob("*.safetensors")) or sum(f.stat().st_size for f in d.glob("*.bin"))
