@@ -49,18 +49,15 @@ def pick_cells(cells: list[Cell], status: dict[str, str], per_target: int) -> li
         if c.settings["method"] != "teacher":
             by_target.setdefault(float(c.settings["target"]), []).append(c)
     for target in sorted(by_target, reverse=True):
-        group, chosen, seen_models = by_target[target], [], set()
-        for first_of_schedule in (True, False):
-            schedules = set()
-            for c in group:
-                key = c.node.input("model").key
-                if len(chosen) >= per_target or key in seen_models:
-                    continue
-                if first_of_schedule and c.settings["schedule"] in schedules | {x.settings["schedule"] for x in chosen}:
-                    continue
+        group, firsts = by_target[target], {}
+        for c in group:
+            firsts.setdefault(c.settings["schedule"], c)
+        chosen, models = [], set()
+        for c in [*firsts.values(), *group]:  # one model per schedule first, then the rest in grid order
+            key = c.node.input("model").key
+            if len(chosen) < per_target and key not in models:
                 chosen.append(c)
-                seen_models.add(key)
-                schedules.add(c.settings["schedule"])
+                models.add(key)
         out += chosen
     return out
 
