@@ -16,7 +16,6 @@ model whose node left the cache (``execution.keep_models: needed``) is skipped, 
 from __future__ import annotations
 
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,6 @@ from taskdistill.report.efficiency import EFFICIENCY_FILE, EFFICIENCY_FORMAT
 from taskdistill.sweep.dag import Cell, expand
 
 __all__ = ["EFFICIENCY_FILE", "copy_efficiency", "measure_sweep", "pick_cells"]
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def pick_cells(cells: list[Cell], status: dict[str, str], per_target: int) -> list[Cell]:
@@ -73,6 +61,7 @@ def measure_sweep(sweep_dir: str | Path, *, limit: int = 64, per_target: int = 2
 
     from taskdistill.cache import atomic_write_text
     from taskdistill.evaluate.efficiency import measure_efficiency
+    from taskdistill.info import runtime
     from taskdistill.models import load_model
     from taskdistill.sweep.runner import read_node
     from taskdistill.sweep.spec import SweepSpec
@@ -116,8 +105,8 @@ def measure_sweep(sweep_dir: str | Path, *, limit: int = 64, per_target: int = 2
             "seconds": round(time.perf_counter() - t0, 3), **eff})
         del model
     out = {"format": EFFICIENCY_FORMAT, "sweep": sweep_dir.name,
-           "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                       "torch": torch.__version__, "load_before": [round(x, 2) for x in load_before],
+           "machine": {**runtime(), "cores": os.cpu_count(), "torch": torch.__version__,
+                       "load_before": [round(x, 2) for x in load_before],
                        "load_after": [round(x, 2) for x in os.getloadavg()]},
            "settings": {"limit": len(texts), "per_target": per_target, "batch_size": batch_size,
                         "latency_n": latency_n, "repeats": repeats},
