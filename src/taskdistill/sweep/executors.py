@@ -139,6 +139,10 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     if quiet:  # stage implementations (and worker processes, which inherit it) read this
         os.environ[QUIET_ENV] = "1"
     store, cells = register(spec, sweep_dir)
+    if spec.transfer_sets:  # recorded now, so an export mid-run shows the scores cells made so far
+        from taskdistill.sweep.transfer import found_sets
+
+        store.set_meta("transfer", found_sets(spec)[0])
     todo = pending_cells(store, cells, retry_failed=retry_failed)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     total = len(cells)
