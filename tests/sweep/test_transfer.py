@@ -154,3 +154,20 @@ def test_transfer_columns_and_report_on_tiny_llama(tmp_path, monkeypatch):
     t = df[df.method == "teacher"].iloc[0]
     assert f"{t['transfer.fixture.macro_f1']:.3f}" in text
     assert "transfer macro-F1 (fixture)" in html.read_text()
+
+    # the exported table carries its sets beside it: a report built from the file shows the same comparison
+    from typer.testing import CliRunner
+
+    from taskdistill.cli import app
+    from taskdistill.scaling.table import read_results
+
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    res = CliRunner().invoke(app, ["sweep", "export", str(sw), "--out", str(pub / "results.csv")])
+    assert res.exit_code == 0, res.output
+    assert {m["name"] for m in json.loads((pub / "transfer.json").read_text())["sets"]} == {"fixture", "gone"}
+    _, md2 = build_report(read_results(pub / "results.csv"), None, tmp_path / "report2", fit_error="test",
+                          task=spec.task_obj)
+    text2 = md2.read_text()
+    assert "transfer macro-F1 (fixture)" in text2 and f"{t['transfer.fixture.macro_f1']:.3f}" in text2
+    assert f"no transfer set found at {tmp_path / 'missing.csv'}" in text2

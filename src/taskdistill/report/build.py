@@ -970,7 +970,8 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     (pass the fitting error as ``fit_error``). ``metrics`` are the columns plotted (those without values
     are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
     were made for) names the labels and chance levels. ``transfer`` lists the transfer sets
-    (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``): the summary shows each found
+    (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``, else ``transfer.json``
+    beside the results file): the summary shows each found
     set's scores beside the synthetic ones and names the path of each one not found. ``compute`` is the
     sweep's compute summary (``taskdistill.sweep.compute``; default: ``results_df.attrs["compute"]``, else
     ``compute.json`` beside the results file named by ``results_df.attrs["source"]``); without one the
@@ -980,12 +981,15 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     """
     from taskdistill.report.compute import compute_beside
     from taskdistill.report.efficiency import efficiency_beside
+    from taskdistill.report.transfer import transfer_beside
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = validate(results_df)
     if transfer is None:  # the sweep's transfer sets, as ``sweep.store.load_results`` attaches them
-        transfer = results_df.attrs.get("transfer") or []
+        transfer = results_df.attrs.get("transfer")
+    if transfer is None:  # a results file: the sets ``sweep export`` listed beside it
+        transfer = transfer_beside(results_df.attrs.get("source")) or []
     where = None
     if compute is None:
         compute = results_df.attrs.get("compute")

@@ -95,7 +95,8 @@ def sweep_status_cmd(sweep_dir: O.SweepDir,
 @sweep_app.command("export")
 def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
     """Write the results table (one row per evaluated model) to OUT: results.csv or results.parquet, and
-    beside it compute.json: the seconds, node counts and cache reuses per stage (read by the report)."""
+    beside it compute.json: the seconds, node counts and cache reuses per stage; transfer.json: the transfer
+    sets and their tasks; efficiency.json when `sweep efficiency` measured the models (all read by the report)."""
     from taskdistill.checks import check_out_file
     from taskdistill.sweep.compute import COMPUTE_FILE, write_compute
     from taskdistill.sweep.store import export_results
@@ -109,6 +110,12 @@ def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
     copied = copy_efficiency(sweep_dir, Path(out).parent)
     if copied is not None:
         typer.echo(f"wrote {copied}")
+    from taskdistill.report.transfer import TRANSFER_FILE
+    from taskdistill.sweep.transfer import write_transfer
+
+    sets = write_transfer(sweep_dir, Path(out).with_name(TRANSFER_FILE))
+    if sets is not None:
+        typer.echo(f"wrote {sets}")
 
 
 @sweep_app.command("efficiency")

@@ -128,3 +128,21 @@ def run_transfer(spec: SweepSpec, sweep_dir: str | Path, stages: Any, console=No
         if status.get(cell.cell_id) == "done":
             score_cell(spec, cell, store, runner, found, stored.get(cell.cell_id, {}), console, counts)
     return counts
+
+
+def write_transfer(sweep_dir: str | Path, path: str | Path) -> Path | None:
+    """Write the sweep's transfer sets (found or not, with their tasks) as ``transfer.json`` at ``path``, so a
+    report built from the exported table compares each set's score at the right label granularity; None
+    (nothing written) when the sweep lists no transfer set."""
+    import json
+
+    from taskdistill.cache import atomic_write_text
+    from taskdistill.report.transfer import TRANSFER_FORMAT
+    from taskdistill.sweep.store import Store
+
+    sets = Store(sweep_dir, create=False).get_meta("transfer", []) or []
+    if not sets:
+        return None
+    out = atomic_write_text(path, json.dumps({"format": TRANSFER_FORMAT, "sets": sets}, indent=1) + "\n")
+    out.chmod(0o644)
+    return out
