@@ -51,7 +51,7 @@ def test_f3_f4_say_not_resolved_without_an_effect_and_give_the_interval_with_one
     assert len(f4) == 1 and "iterative is better; the interval excludes zero" in f4[0]
 
 
-def test_f1_f2_from_the_fits_and_not_resolved_on_a_small_grid():
+def test_f1_f2_from_the_fits_and_not_resolved_on_a_small_grid(monkeypatch):
     fits = small_fits()
     f1, f2, *_ = paper_findings(small_results(), fits)
     g = next(g for g in fits.groups if g.key["supervision"] == "label" and g.key["schedule"] == "iterative")
@@ -64,6 +64,15 @@ def test_f1_f2_from_the_fits_and_not_resolved_on_a_small_grid():
     mf = g.metrics["indomain.macro_f1"]
     pred = mf.predict([max(mf.D_levels)], [min(mf.r_levels)])
     assert f"predicts macro-F1 {pred[0][0]:.3f} [{pred[1][0]:.3f}, {pred[2][0]:.3f}]" in f1
+    # a law floored at chance at the harshest ratio is stated as a floor, never as a zero-width interval
+    from taskdistill.scaling.fit import MetricFit
+
+    c = np.array([mf.chance])
+    with monkeypatch.context() as m:
+        m.setattr(MetricFit, "predict", lambda self, D, r, **k: (c, c, c))
+        floored = paper_findings(small_results(), fits)[0]
+    assert f"predicts macro-F1 at its chance level {mf.chance:.3f}" in floored and "a floor, not an estimate" in floored
+    assert f"{mf.chance:.3f} [" not in floored
     gap = next(x for x in g.gaps if x["general"] == fits.settings["general_metric"]
                and x["indomain"] == "indomain.macro_f1")
     assert f2.startswith("F2") and f"{gap['gap']:.3f} [{gap['ci'][0]:.3f}, {gap['ci'][1]:.3f}]" in f2
@@ -198,3 +207,15 @@ def test_a_broken_compute_json_is_an_input_error_naming_the_file(tmp_path):
     f.write_text("{not json")
     with pytest.raises(InputError, match="compute.json: cannot read"):
         read_compute(f)
+
+
+def test_one_recommendation_question_per_requested_ratio():
+    from taskdistill.report.build import recommendation_scenarios
+
+    df = small_results()
+    harsh = (df["target"] == 0.16) & (df["schedule"] == "oneshot")
+    assert harsh.any()
+    df.loc[harsh, "params_ratio"] += 0.001  # the schedules' students land a hair apart, as real pruning does
+    qs = [q for q, _ in recommendation_scenarios(df, small_fits()) if q.startswith("A student of")]
+    # one per target ratio (the harshest at the median of 0.1653 and 0.1663), not one per measured ratio
+    assert [q.split()[3] for q in qs] == ["16.6%", "37.6%", "58.6%", "79.6%"]

@@ -302,7 +302,10 @@ def recommendation_scenarios(df: pd.DataFrame, fits) -> list[tuple[str, Any]]:
         q = (f"Keep 90% of the teacher's macro-F1 and at least half of its {spec.label} margin over chance "
              f"({spec.label} >= {mm:.3f})")
         out.append((q, recommend(df, fits, min_f1=0.9 * f1_ref, min_mmlu=mm, general_metric=gm)))
-    ratios = sorted({round(float(r), 3) for r in rows["params_ratio"].dropna()})
+    ratio = rows["params_ratio"].dropna()
+    if "target" in rows and rows["target"].notna().any():  # one question per requested ratio, at its median
+        ratio = rows.dropna(subset=["params_ratio"]).groupby("target")["params_ratio"].median()
+    ratios = sorted({round(float(r), 3) for r in ratio})
     for r in ratios[:4]:
         q = (f"A student of {r:.1%} of the teacher: least data and which supervision / method / schedule "
              f"for 80% of the teacher's macro-F1 ({0.8 * f1_ref:.3f})")
@@ -355,8 +358,13 @@ def _f1_line(fits) -> str:
     D_max, r_min = max(mf.D_levels), min(mf.r_levels)
     if mf.identified:
         mean, lo, hi = mf.predict(np.array([D_max]), np.array([r_min]))
-        parts.append(f"predicts macro-F1 {_ci(float(mean[0]), float(lo[0]), float(hi[0]))} at the harshest ratio "
-                     f"r = {r_min:.3f}, D = {D_max / 1000:g}k")
+        at = f"at the harshest ratio r = {r_min:.3f}, D = {D_max / 1000:g}k"
+        if mf.chance is not None and np.isclose(float(hi[0]), mf.chance, atol=5e-4):
+            # every bootstrap law is floored at chance there: a zero-width interval would overstate it
+            parts.append(f"predicts macro-F1 at its chance level {_f(float(mf.chance))} {at} (the laws are floored "
+                         "at chance, so this is a floor, not an estimate)")
+        else:
+            parts.append(f"predicts macro-F1 {_ci(float(mean[0]), float(lo[0]), float(hi[0]))} {at}")
     e = ff.extrapolation or {}
     if e.get("status") == "ok":
         for part, label in (("harshest_r", f"the held-out harshest ratio r = {e['r_min']:.3f}"),
