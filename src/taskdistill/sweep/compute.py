@@ -4,13 +4,14 @@ Every cell of a sweep is the tail of a chain of content-addressed nodes (``sweep
 two cells need is computed once. For each stage kind this counts, over the finished cells:
 
 - ``uses``: how many times a cell needed a node of this kind (a 58 % iterative cell uses two prune and
-  two distill nodes, and the dataset, teacher and annotation nodes once each);
+  two distill nodes, and the dataset, teacher and annotation nodes once each, and one transfer score per
+  transfer set);
 - ``nodes``: how many distinct nodes those uses needed;
 - ``reuses`` = ``uses - nodes``: uses served by a node another cell had already needed (the teacher's
   single annotation pass, shared chain prefixes, the one-shot cell equal to the iterative one);
 - ``computed``, ``seconds`` and ``cpu_seconds``: nodes this sweep computed itself and their measured wall
   and CPU seconds (the store's ``node_times``; CPU = every thread of the worker process that computed the
-  node; a node of a stage outside the cells' chains, such as a transfer score, counts here too);
+  node);
 - ``from_cache``: distinct nodes found already computed before this sweep needed them (by an earlier
   sweep sharing the cache folder);
 - ``seconds_saved``: the wall seconds the reuses would have cost had each use recomputed its node, from
@@ -59,6 +60,9 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
     times = store.node_records()  # key -> stage, seconds, cpu_seconds, finished
     done = [c for c in cells if c["status"] == "done"]
     uses = Counter(k for c in done for k in c["stages"])
+    done_ids = {c["cell_id"] for c in done}
+    uses.update(rec["node_key"] for cid, sets in store.transfer().items() if cid in done_ids  # transfer scores
+                for rec in sets.values() if rec.get("node_key") and "error" not in rec)
     per: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
     for key, n in uses.items():
         s = per[_stage(key)]
