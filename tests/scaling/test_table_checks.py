@@ -57,6 +57,12 @@ def test_fits_from_another_table_are_refused_by_report(tmp_path):
                             "--out", str(tmp_path / "rep")])
     assert r.exit_code == 2 and "computed from another results table" in r.output
     assert not (tmp_path / "rep").exists()
+    # the same measurements stored again later by another checkout (a rerun served from the cache) match
+    pc = tmp_path / "c.csv"
+    a.assign(created="2030-01-01T00:00:00", git_commit="0" * 40).to_csv(pc, index=False)
+    r = runner.invoke(app, ["report", "--results", str(pc), "--fits", str(tmp_path / "fits.json"),
+                            "--out", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
 
 
 @pytest.mark.parametrize("args", [["fit", "--n-boot", "-1"], ["recommend", "--min-f1", "-1"],

@@ -163,12 +163,16 @@ def _check_values(out: pd.DataFrame, done: pd.Series, source: str, metrics: list
     out.attrs["dropped"] = dropped
 
 
+BOOKKEEPING = ("created", "git_commit")  # when a row was stored and by which checkout, not what it measured
+
+
 def table_hash(df: pd.DataFrame) -> str:
-    """Content hash of a results table (its rows and columns, without the ``created`` timestamps): fits
-    record it, so fits are never shown beside a table they were not computed from."""
+    """Content hash of a results table (its rows and columns, without the rows' bookkeeping: when each was
+    stored and the commit of the checkout that stored it): fits record it, so fits are never shown beside a
+    table they were not computed from, while a rerun that finds every node in the cache still matches them."""
     import hashlib
 
-    table = df.drop(columns=["created"], errors="ignore").reset_index(drop=True)
+    table = df.drop(columns=list(BOOKKEEPING), errors="ignore").reset_index(drop=True)
     return hashlib.sha256(table.to_json(orient="split", default_handler=str).encode()).hexdigest()[:16]
 
 
