@@ -1,4 +1,4 @@
-"""Reading ``transfer.json`` (the transfer sets a sweep looked for, and their tasks) beside a results table."""
+"""Reading ``transfer_sets.json`` (the transfer sets a sweep looked for, and their tasks) beside a results table."""
 
 from __future__ import annotations
 

@@ -165,7 +165,7 @@ def test_transfer_columns_and_report_on_tiny_llama(tmp_path, monkeypatch):
     pub.mkdir()
     res = CliRunner().invoke(app, ["sweep", "export", str(sw), "--out", str(pub / "results.csv")])
     assert res.exit_code == 0, res.output
-    assert {m["name"] for m in json.loads((pub / "transfer.json").read_text())["sets"]} == {"fixture", "gone"}
+    assert {m["name"] for m in json.loads((pub / "transfer_sets.json").read_text())["sets"]} == {"fixture", "gone"}
     comp = {s["stage"]: s for s in json.loads((pub / "compute.json").read_text())["stages"]}
     assert {k: comp["transfer"][k] for k in ("nodes", "uses", "computed")} == {"nodes": 2, "uses": 2, "computed": 2}
     _, md2 = build_report(read_results(pub / "results.csv"), None, tmp_path / "report2", fit_error="test",

@@ -978,7 +978,7 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     (pass the fitting error as ``fit_error``). ``metrics`` are the columns plotted (those without values
     are skipped); ``dpi`` sets figure resolution; ``task`` (a Task, name or path; default: the task the fits
     were made for) names the labels and chance levels. ``transfer`` lists the transfer sets
-    (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``, else ``transfer.json``
+    (``{name, split, task, found}``; default: ``results_df.attrs["transfer"]``, else ``transfer_sets.json``
     beside the results file): the summary shows each found
     set's scores beside the synthetic ones and names the path of each one not found. ``compute`` is the
     sweep's compute summary (``taskdistill.sweep.compute``; default: ``results_df.attrs["compute"]``, else

@@ -95,7 +95,7 @@ def sweep_status_cmd(sweep_dir: O.SweepDir,
 @sweep_app.command("export")
 def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
     """Write the results table (one row per evaluated model) to OUT: results.csv or results.parquet, and
-    beside it compute.json: the seconds, node counts and cache reuses per stage; transfer.json: the transfer
+    beside it compute.json: the seconds, node counts and cache reuses per stage; transfer_sets.json: the transfer
     sets and their tasks; efficiency.json when `sweep efficiency` measured the models (all read by the report)."""
     from taskdistill.checks import check_out_file
     from taskdistill.sweep.compute import COMPUTE_FILE, write_compute

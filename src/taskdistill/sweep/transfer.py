@@ -131,7 +131,7 @@ def run_transfer(spec: SweepSpec, sweep_dir: str | Path, stages: Any, console=No
 
 
 def write_transfer(sweep_dir: str | Path, path: str | Path) -> Path | None:
-    """Write the sweep's transfer sets (found or not, with their tasks) as ``transfer.json`` at ``path``, so a
+    """Write the sweep's transfer sets (found or not, with their tasks) as ``transfer_sets.json`` at ``path``, so a
     report built from the exported table compares each set's score at the right label granularity; None
     (nothing written) when the sweep lists no transfer set."""
     import json
