@@ -212,7 +212,7 @@ def test_a_broken_compute_json_is_an_input_error_naming_the_file(tmp_path):
 def test_one_recommendation_question_per_requested_ratio():
     from taskdistill.report.build import recommendation_scenarios
 
-    df = small_results()
+    df = small_results().copy()  # the cached table is shared by other tests
     harsh = (df["target"] == 0.16) & (df["schedule"] == "oneshot")
     assert harsh.any()
     df.loc[harsh, "params_ratio"] += 0.001  # the schedules' students land a hair apart, as real pruning does
