@@ -959,7 +959,7 @@ def _render(blocks: list[Block], out_dir: Path, dpi: int = 90) -> tuple[str, str
         elif b.kind == "fig":
             png = _png(b.content, dpi)
             fname = f"fig_{b.name.replace('.', '_')}.png"
-            atomic_write_bytes(out_dir / fname, png).chmod(0o644)
+            atomic_write_bytes(out_dir / fname, png)
             data = base64.b64encode(png).decode()
             h.append(f"<figure><img alt='{html.escape(b.name)}' src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(b.caption)}</figcaption></figure>")
@@ -1011,6 +1011,4 @@ def build_report(results_df: pd.DataFrame, fits, out_dir: str | Path, *, title: 
     page, md = _render(blocks, out_dir, dpi)
     html_path = atomic_write_text(out_dir / REPORT_HTML, page)
     md_path = atomic_write_text(out_dir / REPORT_MD, md)
-    for p in (html_path, md_path):
-        p.chmod(0o644)  # atomic writes start from a private temp file; a report is meant to be shared
     return html_path, md_path

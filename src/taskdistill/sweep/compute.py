@@ -103,6 +103,4 @@ def write_compute(sweep_dir: str | Path, out: str | Path) -> Path:
     """Write :func:`compute_summary` of ``sweep_dir`` as JSON to ``out``."""
     from taskdistill.cache import atomic_write_text
 
-    path = atomic_write_text(Path(out), json.dumps(compute_summary(sweep_dir), indent=1) + "\n")
-    path.chmod(0o644)
-    return path
+    return atomic_write_text(Path(out), json.dumps(compute_summary(sweep_dir), indent=1) + "\n")

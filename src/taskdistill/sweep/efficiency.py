@@ -111,8 +111,7 @@ def measure_sweep(sweep_dir: str | Path, *, limit: int = 64, per_target: int = 2
            "settings": {"limit": len(texts), "per_target": per_target, "batch_size": batch_size,
                         "latency_n": latency_n, "repeats": repeats},
            "models": models, "skipped": skipped}
-    path = atomic_write_text(sweep_dir / EFFICIENCY_FILE, json.dumps(out, indent=1) + "\n")
-    path.chmod(0o644)
+    atomic_write_text(sweep_dir / EFFICIENCY_FILE, json.dumps(out, indent=1) + "\n")
     return out
 
 
@@ -127,6 +126,4 @@ def copy_efficiency(sweep_dir: str | Path, folder: str | Path) -> Path | None:
     if not src.is_file() or src.resolve() == dst.resolve():
         return None
     read_efficiency(src)
-    path = atomic_write_text(dst, src.read_text())
-    path.chmod(0o644)
-    return path
+    return atomic_write_text(dst, src.read_text())

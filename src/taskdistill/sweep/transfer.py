@@ -143,6 +143,4 @@ def write_transfer(sweep_dir: str | Path, path: str | Path) -> Path | None:
     sets = Store(sweep_dir, create=False).get_meta("transfer", []) or []
     if not sets:
         return None
-    out = atomic_write_text(path, json.dumps({"format": TRANSFER_FORMAT, "sets": sets}, indent=1) + "\n")
-    out.chmod(0o644)
-    return out
+    return atomic_write_text(path, json.dumps({"format": TRANSFER_FORMAT, "sets": sets}, indent=1) + "\n")
