@@ -323,3 +323,32 @@ def test_cli_status_and_export(tmp_path):
     assert len(pd.read_parquet(tmp_path / "r.parquet")) == 3
     r = runner.invoke(app, ["sweep", "status", str(tmp_path / "nope")])
     assert r.exit_code != 0 and "not a sweep folder" in r.output
+
+
+def test_cell_queue_skips_cells_that_would_wait_on_a_running_cells_node():
+    from taskdistill.sweep.executors import CellQueue, shared_nodes
+
+    spec = SweepSpec.model_validate(spec_dict(dataset_size=[50], target=[0.79, 0.58, 0.37],
+                                              schedule=["iterative", "oneshot"]))
+    cells = [c for c in expand(spec) if c.settings["method"] != "teacher"]
+    done: set[str] = {n.key for n in shared_nodes(cells)}  # data, teacher, annotations: computed first
+    queue = CellQueue(cells, is_done=lambda n: n.key in done)
+    order, running = [], []
+    while queue.waiting or running:
+        while len(running) < 2 and (cell := queue.take()) is not None:
+            # never two running cells that need the same unfinished node
+            for other in running:
+                shared = {n.key for n in cell.node.ancestors()} & {n.key for n in other.node.ancestors()}
+                assert shared <= done, (cell.label(), other.label())
+            running.append(cell)
+            order.append(cell)
+        assert running, "a queue with nothing running must hand out a cell"
+        first = running.pop(0)
+        done |= {n.key for n in first.node.ancestors()}
+        queue.finish(first.cell_id)
+    assert sorted(c.cell_id for c in order) == sorted(c.cell_id for c in cells)
+    # the 58% iterative student waits for the 79% one: a later, independent cell ran beside the 79% one
+    labels = [c.label() for c in order]
+    assert labels.index(cells[1].label()) > 1
+    assert order[1].cell_id != cells[1].cell_id
+

@@ -2,7 +2,9 @@
 
 All three call the same ``run_cell``; they differ only in how cells are handed out. Workers share
 work through the content-addressed node cache and its per-node locks, so two cells that need the
-same 79% student never compute it twice, whichever worker gets there first. For Ray on several
+same 79% student never compute it twice, whichever worker gets there first. A cell is handed out only
+when no running cell needs the same unfinished node (``CellQueue``), so the stages of an iterative chain
+do not hold a second worker while the stage before them runs. For Ray on several
 machines, ``TASKDISTILL_HOME`` and the sweep folder must be on a filesystem every node sees.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,6 +28,7 @@ from taskdistill.sweep.runner import (
     THREADS_ENV,
     load_stages,
     pending_cells,
+    read_node,
     register,
     run_cell,
 )
@@ -176,19 +180,55 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
                       f"{memory_gb or 0.8 * total_memory_gb():.1f} GB, ~{estimate_worker_gb(spec):.1f} GB each)")
         if n > 1:
             run_shared_first(todo, store, stages, n * ex.threads, console)
+        queue = CellQueue(todo)
+        by_id = {a[2]: a for a in args}
         with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool, \
                 make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells", total=total, completed=already, counts="")
-            futures = {pool.submit(_cell_task, *a) for a in args}
-            while futures:
-                finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            futures: dict[Any, str] = {}
+            while True:
+                while len(futures) < n and (cell := queue.take()) is not None:
+                    futures[pool.submit(_cell_task, *by_id[cell.cell_id])] = cell.cell_id
+                if not futures:
+                    break
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for f in finished:
+                    queue.finish(futures.pop(f))
                     counts[f.result()[1]] += 1
                     prog.update(task, advance=1, counts=_fmt(counts))
         return counts
     if executor == "ray":
-        return _run_ray(args, address, workers, console, total, already, counts)
+        return _run_ray(todo, args, address, workers, console, total, already, counts)
     raise AssertionError(f"unknown executor {executor!r}")  # check_run refused it
+
+
+class CellQueue:
+    """Hands out pending cells, in order, skipping any that needs an unfinished node a running cell also
+    needs: that cell would hold a worker while it waits on the node's lock (the next stage of an iterative
+    chain waits for the one before), so a later independent cell runs first. ``take`` returns None when
+    every waiting cell is blocked that way; a cell that finishes unblocks them. With nothing running,
+    nothing is blocked, so every cell is handed out."""
+
+    def __init__(self, cells: list[Cell], is_done: Callable[[Node], bool] | None = None):
+        self.waiting = list(cells)
+        self.running: dict[str, set[str]] = {}
+        self.is_done = is_done or (lambda node: read_node(node) is not None)
+
+    def _needs(self, cell: Cell) -> set[str]:
+        return {n.key for n in cell.node.ancestors() if not self.is_done(n)}
+
+    def take(self) -> Cell | None:
+        busy = set().union(*self.running.values())
+        for i, cell in enumerate(self.waiting):
+            needs = self._needs(cell)
+            if not needs & busy:
+                del self.waiting[i]
+                self.running[cell.cell_id] = needs
+                return cell
+        return None
+
+    def finish(self, cell_id: str) -> None:
+        self.running.pop(cell_id, None)
 
 
 def shared_nodes(cells: list[Cell]) -> list[Node]:
@@ -230,7 +270,7 @@ def run_shared_first(cells: list[Cell], store, stages: str, threads: int, consol
             os.environ[THREADS_ENV] = before
 
 
-def _run_ray(args, address, workers, console, total, already, counts) -> dict[str, int]:
+def _run_ray(todo, args, address, workers, console, total, already, counts) -> dict[str, int]:
     try:
         import ray
     except ImportError as exc:
@@ -250,12 +290,19 @@ def _run_ray(args, address, workers, console, total, already, counts) -> dict[st
             ray.init(num_cpus=max(1, workers), **kwargs)
     try:
         task_fn = ray.remote(num_cpus=1, max_retries=0)(_cell_task)
-        pending = [task_fn.remote(*a) for a in args]
+        slots = max(1, int(ray.cluster_resources().get("CPU", workers)))  # one CPU per task
+        queue, by_id = CellQueue(todo), {a[2]: a for a in args}
+        pending: dict[Any, str] = {}
         with make_progress(info="counts", console=console) as prog:
             task = prog.add_task("cells (ray)", total=total, completed=already, counts="")
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
+            while True:
+                while len(pending) < slots and (cell := queue.take()) is not None:
+                    pending[task_fn.remote(*by_id[cell.cell_id])] = cell.cell_id
+                if not pending:
+                    break
+                ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
+                    queue.finish(pending.pop(ref))
                     counts[ray.get(ref)[1]] += 1
                     prog.update(task, advance=1, counts=_fmt(counts))
     finally:
