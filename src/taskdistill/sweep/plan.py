@@ -97,10 +97,6 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     def size(node) -> float:  # the node's model as a fraction of the teacher
         return float(node.params.get("target", 1.0))
 
-    def distill_target(node) -> float:
-        return size(node.input("student"))
-
-    batch = spec.distill.batch_size * spec.distill.grad_accum
     seconds = {
         "prepare": counts["prepare"] * prep_steps * prep_batch * COST["prepare_per_example"],
         "annotate": counts["annotate"] * (rows * COST["annotate_per_row"]
@@ -109,9 +105,8 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                           * (1.0 if n.input("model").stage == "teacher" else size(n.input("model").input("student")))
                           for n in {p.input("model").key: p for p in prune_nodes}.values()),
         "prune": counts["prune"] * COST["prune"],
-        "distill": sum(n.params["steps"] * batch * COST["distill_per_example"] * distill_target(n)
-                       for n in nodes if n.stage == "distill"),
-        "eval": sum(_eval_seconds(spec) * model_size(n.input("model")) for n in nodes if n.stage == "evaluate"),
+        "distill": sum(work_units(spec, n) * COST["distill_per_example"] for n in nodes if n.stage == "distill"),
+        "eval": sum(_eval_seconds(spec) * work_units(spec, n) for n in nodes if n.stage == "evaluate"),
     }
     notes = [f"training budget: {spec.budget_unit}"
              + (f" ({spec.distill.epochs or 1:g} per distillation over the cell's D rows; steps per "
@@ -175,6 +170,18 @@ def _disk_note(spec: SweepSpec, nodes) -> str:
         return (line + f": more than the {free / 1e9:.1f} GB free there; set execution.keep_models: needed "
                 "(each is deleted once no unfinished cell uses it)")
     return line + " (execution.keep_models: all)"
+
+
+def work_units(spec: SweepSpec, node) -> float:
+    """How much work a node is, relative to the other nodes of its stage: a distillation's examples
+    (steps x batch) times its student's size, an evaluation its model's size, anything else 1. The plan
+    multiplies these by its cost constants; ``sweep status`` by each stage's measured seconds per unit."""
+    if node.stage == "distill":
+        batch = spec.distill.batch_size * spec.distill.grad_accum
+        return node.params["steps"] * batch * model_size(node.input("student"))
+    if node.stage == "evaluate":
+        return model_size(node.input("model"))
+    return 1.0
 
 
 def model_size(node) -> float:

@@ -1,9 +1,12 @@
 """``sweep status``: what is done, running, failed and pending, and how long the rest will take.
 
 The ETA is built from measured stage times, not guesses: every computed node stored its wall time,
-so the remaining time is the sum, over the distinct nodes the unfinished cells still need, of the
-mean measured time of that node's stage (nodes shared by several cells are counted once). Stages
-never measured yet are named, so the user knows the ETA is a lower bound.
+so the remaining time is the sum, over the distinct nodes the unfinished cells still need, of that
+node's work (``plan.work_units``: a distillation's examples times its student's size, an evaluation its
+model's size) times its stage's measured seconds per unit of work. A distillation on four times the
+rows is thus expected to take four times as long, not the stage's mean. Nodes shared by several cells
+are counted once. Where the sweep's spec cannot be rebuilt, each node counts its stage's mean time.
+Stages never measured yet are named, so the user knows the ETA is a lower bound.
 """
 
 from __future__ import annotations
@@ -46,6 +49,23 @@ def _cached_stage_means(nodes_dir: Path, stages: set[str]) -> dict[str, float]:
     return {s: mean(v) for s, v in seen.items()}
 
 
+def _work_units(store: Store) -> dict[str, float]:
+    """Work units of every node of the sweep's DAG by key (``plan.work_units``); {} when the stored spec
+    cannot be rebuilt (its task file moved, say): the ETA then uses stage means."""
+    from taskdistill.sweep.dag import expand, unique_nodes
+    from taskdistill.sweep.plan import work_units
+    from taskdistill.sweep.spec import SweepSpec
+
+    raw = store.get_meta("spec")
+    if raw is None:
+        return {}
+    try:
+        spec = SweepSpec.model_validate(raw)
+        return {key: work_units(spec, node) for key, node in unique_nodes(expand(spec)).items()}
+    except Exception:  # noqa: BLE001  (an ETA without weights beats no status)
+        return {}
+
+
 def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
     store = Store(sweep_dir, create=False)
     cells = store.cells()
@@ -75,10 +95,19 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
             for key in c["stages"]:
                 if key not in times and not (nodes_dir / key / NODE_FILE).is_file():
                     remaining[key] = key.split("-", 1)[0]
+    units = _work_units(store) if remaining else {}
+    done_units: dict[str, list[float]] = {}  # stage -> [seconds, units] of its measured nodes with known work
+    for key, (stage, sec) in times.items():
+        if units.get(key):
+            acc = done_units.setdefault(stage, [0.0, 0.0])
+            acc[0] += sec
+            acc[1] += units[key]
     eta = 0.0
     unknown: set[str] = set()
-    for stage in remaining.values():
-        if stage in stage_mean:
+    for key, stage in remaining.items():
+        if stage in done_units and key in units:
+            eta += units[key] * done_units[stage][0] / done_units[stage][1]
+        elif stage in stage_mean:
             eta += stage_mean[stage]
         else:
             unknown.add(stage)
