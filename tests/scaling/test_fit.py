@@ -1,5 +1,7 @@
 """Simulator tests: laws with known parameters generate noisy grids; the fitter must recover them."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -279,3 +281,19 @@ def test_interval_of_draws_piled_at_a_bound_is_one_sided(monkeypatch):
     monkeypatch.setattr(F, "BOUND_INTERVAL", "one-sided")
     z = rng.uniform(0.2, 0.8, 100)  # nothing on a bound: unchanged
     assert F._param_interval(z, 0.5, 0.95, (0.0, 1.0)) == F._interval(z, 0.5, 0.95)
+
+
+def test_fits_are_the_same_in_one_process_and_in_several():
+    from taskdistill.scaling.fit import fit_workers
+
+    df = small_results().copy()
+    settings = FitSettings(n_boot=6, n_starts=3, boot_starts=2, cv_starts=2)
+    one = fit_table(df, settings, workers=1).to_dict()
+    two = fit_table(df, settings, workers=2).to_dict()
+    for d in (one, two):
+        d.pop("seconds"), d.pop("created")
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)  # NaN-safe: the same text
+    assert len(one["groups"]) >= 2 and all(g["metrics"] for g in one["groups"])
+    # auto: every usable CPU for a real bootstrap, one process for a quick one; never more than the fits
+    assert fit_workers(None, 28, n_boot=100) >= 1 and fit_workers(None, 28, n_boot=5) == 1
+    assert fit_workers(8, 3, n_boot=100) == 3 and fit_workers(2, 28, n_boot=0) == 2

@@ -41,7 +41,7 @@ def fit_key(df, settings=None, *, task=None) -> str:
     return content_hash("fits", settings, table_hash(df), task_obj.hash)
 
 
-def fit_cached(df, settings=None, *, task=None, progress: bool = False):
+def fit_cached(df, settings=None, *, task=None, progress: bool = False, workers: int | None = None):
     """:func:`fit_table`, reusing a previous fit of the same table with the same settings and task
     (cached under :func:`fit_key`), so ``fit``, ``recommend``, ``report`` and ``run`` on an unchanged
     sweep fit once."""
@@ -58,7 +58,7 @@ def fit_cached(df, settings=None, *, task=None, progress: bool = False):
             return Fits.load(path)
         except ResultsError:
             pass
-    fits = fit_table(df, settings, task=task_obj, progress=progress)
+    fits = fit_table(df, settings, task=task_obj, progress=progress, workers=workers)
     fits.save(path)
     atomic_write_text(path.with_suffix(".source"), str(df.attrs.get("source", "")) + "\n")
     return fits

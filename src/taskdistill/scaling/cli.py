@@ -47,17 +47,19 @@ def load(sweep: Path | None, results: Path | None, console=None):
     return df
 
 
-def fits_for(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool, task):
+def fits_for(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool, task, workers: int | None = None):
     """Saved fits (checked against this table and task) or a (cached) fit of the table."""
     from taskdistill.checks import check_range
     from taskdistill.scaling import Fits, FitSettings, fit_cached
 
     check_range("--n-boot", n_boot, min=0)
+    check_range("--workers", workers, min=1)
     if fits_path is not None:
         fits = Fits.load(fits_path)
         fits.check_source(df, task, fits_path)
         return fits
-    return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=task.name), task=task, progress=progress)
+    return fit_cached(df, FitSettings(n_boot=n_boot, seed=seed, task=task.name), task=task, progress=progress,
+                      workers=workers)
 
 
 def print_fits(fits, console) -> None:
@@ -106,7 +108,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("fit")
     def fit_cmd(sweep: O.SweepDirOpt = None, results: O.Results = None, out: O.Out = None,
-                n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None, task: O.Task = None):
+                n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None, task: O.Task = None,
+                workers: Annotated[int | None, typer.Option(
+                    "--workers", "-j", help="Processes fitting (group, metric) pairs side by side (default: every "
+                    "usable CPU when --n-boot >= 20, else 1); the fits do not depend on it.")] = None):
         """Fit scaling laws (power law and knee) per supervision x method x schedule, with bootstrap CIs.
         OUT: the fits as JSON (for `recommend --fits` / `report --fits`)."""
         from rich.console import Console
@@ -114,7 +119,8 @@ def register(app: typer.Typer) -> None:
         from taskdistill.console import quiet
 
         df = load(sweep, results)
-        fits = fits_for(df, None, n_boot, seed or 0, progress=not quiet(), task=resolve_task(task, sweep))
+        fits = fits_for(df, None, n_boot, seed or 0, progress=not quiet(), task=resolve_task(task, sweep),
+                        workers=workers)
         print_fits(fits, Console())
         if out is not None:
             fits.save(out)

@@ -1136,9 +1136,42 @@ def _gaps(g: GroupFit, settings: FitSettings) -> list[dict[str, Any]]:
     return out
 
 
-def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=None, progress: bool = False) -> Fits:
+MIN_BOOT_PARALLEL = 20  # auto workers: below this many bootstrap draws a fit takes seconds, less than starting workers
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fit_workers(workers: int | None, n_jobs: int, n_boot: int) -> int:
+    """Processes for ``n_jobs`` (group, metric) fits: ``workers`` if given, else every usable CPU when the fits
+    bootstrap at least :data:`MIN_BOOT_PARALLEL` times, else 1; never more than the jobs."""
+    if workers is None:
+        workers = usable_cpus() if n_boot >= MIN_BOOT_PARALLEL else 1
+    return max(1, min(workers, n_jobs))
+
+
+def _fit_job(job: dict[str, Any]) -> MetricFit:
+    """One (group, metric) fit in a worker process; its generator is seeded from (seed, group, metric) so the
+    result is the same in any process."""
+    gi, mi, seed = job.pop("gi"), job.pop("mi"), job.pop("seed")
+    return fit_metric(**job, rng=np.random.default_rng([seed, gi, mi]))
+
+
+def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=None, progress: bool = False,
+              workers: int | None = None) -> Fits:
     """Fit every metric of every group of a results table; ``task`` (a Task, name or path; default
     ``settings.task``) gives the in-domain chance levels.
+
+    The (group, metric) fits are independent and each draws from its own generator, seeded from
+    (``settings.seed``, group, metric): ``workers`` processes run them side by side (default: every usable
+    CPU when the fits bootstrap at least 20 times, else one) and the fits are identical whatever the number.
 
     Raises :class:`ResultsError` when nothing at all can be fitted (e.g. fewer than two finished student
     rows); under-determined groups/metrics are kept with a note instead, so a small grid still reports.
@@ -1171,35 +1204,51 @@ def fit_table(df: pd.DataFrame, settings: FitSettings | None = None, *, task=Non
         if col not in rows.columns:
             raise ResultsError(f"group-by column {col!r} is not in the results table")
     groups = []
-    tasks = list(rows.groupby(list(settings.group_by), sort=True, dropna=False))
+    jobs = []
+    for gi, (key, g) in enumerate(rows.groupby(list(settings.group_by), sort=True, dropna=False)):
+        key = key if isinstance(key, tuple) else (key,)
+        groups.append(GroupFit(key={c: str(v) for c, v in zip(settings.group_by, key, strict=True)}, n_rows=len(g)))
+        for mi, m in enumerate(metrics):
+            se_col = f"{m}_stderr"
+            jobs.append({"gi": gi, "mi": mi, "seed": settings.seed, "D": g["dataset_size"].to_numpy(float),
+                         "r": g["params_ratio"].to_numpy(float), "y": g[m].to_numpy(float), "metric": m,
+                         "teacher": teacher.get(m), "teacher_stderr": teacher.get(se_col), "settings": settings,
+                         "seeds": g["seed"].to_numpy(), "task": task_arg,
+                         "stderr": g[se_col].to_numpy(float) if se_col in g else None})
+    where = [(job["gi"], job["metric"]) for job in jobs]
+    n_workers = fit_workers(workers, len(jobs), settings.n_boot)
     bar = None
     if progress:
         from taskdistill.progress import make_progress
 
         bar = make_progress(info=False, transient=True)
         bar.start()
-        ptask = bar.add_task("fitting scaling laws", total=len(tasks) * len(metrics))
+        ptask = bar.add_task(f"fitting scaling laws ({n_workers} process{'es' if n_workers > 1 else ''})",
+                             total=len(jobs))
     try:
-        for gi, (key, g) in enumerate(tasks):
-            key = key if isinstance(key, tuple) else (key,)
-            gkey = {c: str(v) for c, v in zip(settings.group_by, key, strict=True)}
-            gf = GroupFit(key=gkey, n_rows=len(g))
-            D = g["dataset_size"].to_numpy(float)
-            r = g["params_ratio"].to_numpy(float)
-            for mi, m in enumerate(metrics):
-                rng = np.random.default_rng([settings.seed, gi, mi])
-                se_col = f"{m}_stderr"
-                gf.metrics[m] = fit_metric(D, r, g[m].to_numpy(float), m, teacher=teacher.get(m),
-                                           teacher_stderr=teacher.get(se_col), settings=settings,
-                                           seeds=g["seed"].to_numpy(), task=task_arg, rng=rng,
-                                           stderr=g[se_col].to_numpy(float) if se_col in g else None)
+        if n_workers == 1:
+            done = []
+            for job in jobs:
+                done.append(_fit_job(job))
                 if bar:
                     bar.advance(ptask)
-            gf.gaps = _gaps(gf, settings)
-            groups.append(gf)
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+                done = []
+                for mf in pool.map(_fit_job, jobs):  # in job order, whichever process finishes first
+                    done.append(mf)
+                    if bar:
+                        bar.advance(ptask)
     finally:
         if bar:
             bar.stop()
+    for (gi, m), mf in zip(where, done, strict=True):
+        groups[gi].metrics[m] = mf
+    for gf in groups:
+        gf.gaps = _gaps(gf, settings)
     if not any(m.status == "ok" for g in groups for m in g.metrics.values()):
         raise ResultsError(f"{df.attrs.get('source')}: too few points to fit any law in any group: "
                            + "; ".join(f"{g.name}: {g.n_rows} rows" for g in groups))
