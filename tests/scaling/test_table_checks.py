@@ -65,7 +65,7 @@ def test_fits_from_another_table_are_refused_by_report(tmp_path):
     assert r.exit_code == 0, r.output
 
 
-@pytest.mark.parametrize("args", [["fit", "--n-boot", "-1"], ["recommend", "--min-f1", "-1"],
+@pytest.mark.parametrize("args", [["fit", "--n-boot", "-1"], ["fit", "--processes", "0"], ["recommend", "--min-f1", "-1"],
                                   ["recommend", "--min-f1", "nan"], ["fit", "."]])
 def test_bad_options_exit_2_with_one_line(tmp_path, args):
     p = tmp_path / "r.csv"

@@ -53,7 +53,7 @@ def fits_for(df, fits_path: Path | None, n_boot: int, seed: int, progress: bool,
     from taskdistill.scaling import Fits, FitSettings, fit_cached
 
     check_range("--n-boot", n_boot, min=0)
-    check_range("--workers", workers, min=1)
+    check_range("--processes", workers, min=1)
     if fits_path is not None:
         fits = Fits.load(fits_path)
         fits.check_source(df, task, fits_path)
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
     def fit_cmd(sweep: O.SweepDirOpt = None, results: O.Results = None, out: O.Out = None,
                 n_boot: O.NBoot = O.N_BOOT, seed: O.Seed = None, task: O.Task = None,
                 workers: Annotated[int | None, typer.Option(
-                    "--workers", "-j", help="Processes fitting (group, metric) pairs side by side (default: every "
+                    "--processes", help="Processes fitting (group, metric) pairs side by side (default: every "
                     "usable CPU when --n-boot >= 20, else 1); the fits do not depend on it.")] = None):
         """Fit scaling laws (power law and knee) per supervision x method x schedule, with bootstrap CIs.
         OUT: the fits as JSON (for `recommend --fits` / `report --fits`)."""
