@@ -107,12 +107,16 @@ def test_summary_leads_with_teacher_best_students_and_transfer(tmp_path):
                               transfer=sets)
     md = md_path.read_text()
     summary = md[md.index("## Summary"):md.index("## Figures")]
+    every = md[md.index("## Transfer sets: every model"):md.index("## Data")]
     assert summary.index("Teacher on the synthetic test split") < summary.index("Best student per measured ratio")
-    assert "| transfer macro-F1 (real) |" in summary and "| synthetic group macro-F1 |" in summary
+    assert "| transfer macro-F1 (real) | synthetic | gap | share of the teacher's transfer macro-F1 |" in summary
+    assert "| transfer macro-F1 (real) |" in every and "| synthetic group macro-F1 |" in every
     t = df[df["method"] == "teacher"].iloc[0]
     # the gap compares like with like: coarse transfer vs the synthetic score over the same 13 groups
     gap = t["transfer.real.macro_f1"] - t["indomain.macro_f1_coarse"]
-    assert f"| {t['transfer.real.macro_f1']:.3f} ± 0.020 | 0.500 | {gap:+.3f} |" in summary
+    assert (f"| 1.00 | teacher | 1 | {t['transfer.real.macro_f1']:.3f} ± 0.020 | "
+            f"{t['indomain.macro_f1_coarse']:.3f} | {gap:+.3f} | - |") in summary
+    assert f"| {t['transfer.real.macro_f1']:.3f} ± 0.020 | 0.500 | {gap:+.3f} |" in every
     assert "no transfer set found at /nowhere/other.csv" in summary
     # with a standard error on both sides the gap gets an interval; one that includes 0 is "not resolved"
     df["indomain.macro_f1_coarse_stderr"] = 0.05
@@ -120,6 +124,34 @@ def test_summary_leads_with_teacher_best_students_and_transfer(tmp_path):
     _, md_path = build_report(df, None, tmp_path / "b", fit_error="no fits", metrics=("indomain.macro_f1",),
                               dpi=30, transfer=sets[:1])
     assert "(not resolved)" in md_path.read_text()
+
+
+def test_transfer_by_ratio_picks_the_student_by_its_synthetic_score_with_seed_intervals():
+    from taskdistill.report.build import transfer_by_ratio
+    from taskdistill.task import load_task
+
+    df = small_results().copy()
+    done = (df["status"] == "done") & (df["method"] != "teacher")
+    df.loc[df["status"] == "done", "indomain.macro_f1_coarse"] = df["indomain.macro_f1"] + 0.05
+    # on the transfer set, the WORST synthetic setting of each ratio does best: the table must not pick it
+    rank = df[done].groupby(["target", "supervision", "schedule", "dataset_size"])["indomain.macro_f1"].transform("mean")
+    df.loc[done, "transfer.real.macro_f1"] = 1.0 - rank + 0.01 * df.loc[done, "seed"]
+    df.loc[df["method"] == "teacher", "transfer.real.macro_f1"] = 0.7
+    ts = {"name": "real", "split": "/data/real.csv", "task": "finheadlines-coarse", "found": True}
+    table, cap = transfer_by_ratio(df, ts, load_task("finheadlines"))
+    assert list(table["target"]) == ["1.00", *[f"{t:.2f}" for t in sorted(df[done]["target"].unique(), reverse=True)]]
+    for _, row in table.iloc[1:].iterrows():
+        at = df[done & (df["target"] == float(row["target"]))]
+        means = at.groupby(["supervision", "method", "schedule", "dataset_size"])["indomain.macro_f1"].mean()
+        sup, method, sched, d = means.idxmax()
+        assert row["model"] == f"{sup}/{method}/{sched}, D={int(d)}" and row["seeds"] == 3
+        best = at[(at["supervision"] == sup) & (at["schedule"] == sched) & (at["dataset_size"] == d)]
+        gaps = best["transfer.real.macro_f1"] - best["indomain.macro_f1_coarse"]
+        assert row["gap"].startswith(f"{gaps.mean():+.3f} [")  # a mean over seeds, with its t-interval
+        assert row["transfer macro-F1 (real)"].startswith(f"{best['transfer.real.macro_f1'].mean():.3f} [")
+    assert "chosen without looking at this set" in cap
+    df["transfer.real.macro_f1"] = float("nan")  # no score on the set: no table
+    assert transfer_by_ratio(df, ts, load_task("finheadlines"))[0].empty
 
 
 def test_report_from_saved_fits_equals_report_from_fresh_fits(tmp_path):

@@ -692,6 +692,66 @@ def transfer_table(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, str]
     return pd.DataFrame(recs), cap
 
 
+def transfer_by_ratio(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, str]:
+    """Per measured ratio, the student a synthetic evaluation picks (the best mean synthetic macro-F1 over seeds,
+    as in :func:`best_students`; chosen without looking at the transfer set) and how it does there: its transfer
+    macro-F1, its synthetic score at the set's label granularity and their per-seed gap, each a mean over seeds
+    with a 95% t-interval; the teacher first. Empty when no model has a score on the set."""
+    name = ts["name"]
+    col = f"transfer.{name}.macro_f1"
+    syn, syn_desc = _transfer_comparator(df, ts, task)
+    if col not in df or not df[col].notna().any() or syn not in df:
+        return pd.DataFrame(), ""
+    done = df[df["status"] == "done"]
+    teacher = done[done["method"] == "teacher"]
+    t_val = float(teacher[col].mean()) if len(teacher) and teacher[col].notna().any() else None
+    recs = []
+
+    def gap_cell(gm, glo, ghi) -> str:
+        if not np.isfinite(gm):
+            return "-"
+        if glo is None:
+            return f"{gm:+.3f}"
+        return f"{gm:+.3f} [{glo:+.3f}, {ghi:+.3f}]" + ("" if glo > 0 or ghi < 0 else " (not resolved)")
+
+    if t_val is not None:
+        se = teacher.get(f"{col}_stderr")
+        se = float(se.mean()) if se is not None and se.notna().any() else None
+        s_val = float(teacher[syn].mean()) if teacher[syn].notna().any() else float("nan")
+        recs.append({"target": "1.00", "model": "teacher", "seeds": 1,
+                     f"transfer macro-F1 ({name})": f"{_f(t_val)}" + (f" ± {_f(se)}" if se is not None else ""),
+                     "synthetic": _f(s_val), "gap": gap_cell(t_val - s_val, None, None),
+                     "share of the teacher's transfer macro-F1": "-"})
+    rows = fit_rows(df)
+    for target, g in sorted(rows.groupby("target"), key=lambda tg: -tg[0]):  # mildest compression first
+        cells = [(k, c) for k, c in g.groupby([*GROUP_BY, "dataset_size"], dropna=False)
+                 if c["indomain.macro_f1"].notna().any()]
+        if not cells:
+            continue
+        (sup, method, sched, d), best = max(cells, key=lambda kc: np.nanmean(kc[1]["indomain.macro_f1"].to_numpy(float)))
+        best = best[best[col].notna()]  # the seeds scored on the set (all three columns over the same models)
+        if best.empty:
+            continue
+        tv, sv = best[col].to_numpy(float), best[syn].to_numpy(float)
+        m, lo, hi = _mean_ci(tv)
+        sm, slo, shi = _mean_ci(sv)
+        gm, glo, ghi = _mean_ci(tv - sv)
+        rec = {"target": f"{target:.2f}", "model": f"{sup}/{method}/{sched}, D={int(d)}",
+               "seeds": int(np.isfinite(tv).sum()), f"transfer macro-F1 ({name})": _ci(m, lo, hi),
+               "synthetic": _ci(sm, slo, shi), "gap": gap_cell(gm, glo, ghi),
+               "share of the teacher's transfer macro-F1": (
+                   "-" if not t_val else _ci(m / t_val, lo / t_val if lo is not None else None,
+                                             hi / t_val if hi is not None else None))}
+        recs.append(rec)
+    cap = (f"Transfer set '{name}' ({ts['task']}) by ratio: for each measured ratio, the student setting with the "
+           "best mean synthetic macro-F1 over seeds (chosen without looking at this set), its macro-F1 on the set, "
+           f"its {syn_desc} ('synthetic') and the gap between the two (transfer minus synthetic, per seed), each a "
+           "mean over seeds with its [95% t-interval]; 'not resolved' where the gap's interval includes 0. The "
+           "teacher is one model: ± is its transfer score's bootstrap standard error. Every model's score is in "
+           "the section 'Transfer sets: every model'.")
+    return pd.DataFrame(recs), cap
+
+
 # ------------------------------------------------------------------------------------------------ sections
 
 
@@ -748,8 +808,9 @@ def _summary(c: _Ctx) -> list[Block]:
             B.append(Block("p", f"Transfer set '{ts['name']}': no transfer set found at {ts['split']} (the run "
                                 "went on without it)."))
             continue
-        tt, cap = transfer_table(c.df, ts, c.task)
-        B.append(Block("table", tt, cap))
+        tt, cap = transfer_by_ratio(c.df, ts, c.task)
+        if not tt.empty:
+            B.append(Block("table", tt, cap))
     fig = F.fig_tradeoff(c.rows, c.teacher)
     if fig is not None:
         B.append(Block("fig", fig, "In-domain vs general-knowledge trade-off and its Pareto frontier.", "tradeoff"))
@@ -867,6 +928,18 @@ def _fitted_laws(c: _Ctx) -> list[Block]:
     return B
 
 
+def _transfer_sets(c: _Ctx) -> list[Block]:
+    """Every model's score on each transfer set found, beside its synthetic score."""
+    found = [ts for ts in c.transfer if ts.get("found")]
+    if not found:
+        return []
+    B = [Block("h2", "Transfer sets: every model")]
+    for ts in found:
+        tt, cap = transfer_table(c.df, ts, c.task)
+        B.append(Block("table", tt, cap))
+    return B
+
+
 def _data(c: _Ctx) -> list[Block]:
     t = c.task
     groups = f" in {len(t.group_names)} groups" if t.has_groups else ""
@@ -904,7 +977,8 @@ def _settings(c: _Ctx) -> list[Block]:
     return [Block("h2", "Settings and versions"), Block("table", vt)]
 
 
-SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted_laws, _data, _compute, _settings)
+SECTIONS = (_header, _summary, _figures, _recommendations, _diagnostics, _fitted_laws, _transfer_sets, _data, _compute,
+            _settings)
 
 
 def _blocks(df: pd.DataFrame, fits, fit_error: str | None, title: str, metrics=DEFAULT_METRICS,
