@@ -274,6 +274,7 @@ def test_local_worker_processes(tmp_path):
     per_stage = Counter(c["stage"] for c in fake_stages.calls())
     assert per_stage == Counter(n.stage for n in unique_nodes(expand(spec)).values())
     assert len(load_results(tmp_path / "sw")) == spec.n_cells()
+    assert Store(tmp_path / "sw", create=False).get_meta("workers") == 2  # `sweep status` divides its ETA by it
     # the nodes every cell needs ran first, in this process (with both workers' threads); the rest in workers
     from taskdistill.sweep.executors import shared_nodes
 

@@ -28,6 +28,9 @@ def test_eta_scales_a_distillation_by_its_examples(tmp_path):
     # measured D = 64 one, so it counts 40 s, not the stage's mean of 10 s
     assert st["eta_seconds"] == pytest.approx(40.0)
     assert {"data", "teacher", "evaluate"} <= set(st["eta_unmeasured_stages"])
+    assert st["workers"] == 1 and st["eta_wall_seconds"] == pytest.approx(40.0)
+    store.set_meta("workers", 2)  # what `sweep run` records: the stage runs overlap on two workers
+    assert sweep_status(tmp_path / "sw")["eta_wall_seconds"] == pytest.approx(20.0)
 
 
 def test_eta_falls_back_on_stage_means_when_the_spec_cannot_be_rebuilt(tmp_path):

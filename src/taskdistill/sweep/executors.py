@@ -157,6 +157,7 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     console.print(f"sweep {spec.name}: {len(todo)} of {total} cells to run ({executor})")
 
     if executor == "local" and workers == 1:
+        store.set_meta("workers", 1)
         stage_impl = load_stages(stages)
         failed: dict[str, str] = {}
         with make_progress(info="counts", console=console) as prog:
@@ -178,6 +179,7 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
         n = plan_workers(spec, workers, memory_gb)
         console.print(f"{n} local worker process(es) (asked {workers}, memory budget "
                       f"{memory_gb or 0.8 * total_memory_gb():.1f} GB, ~{estimate_worker_gb(spec):.1f} GB each)")
+        store.set_meta("workers", n)  # `sweep status` divides its ETA by it
         if n > 1:
             run_shared_first(todo, store, stages, n * ex.threads, console)
         queue = CellQueue(todo)
@@ -198,7 +200,7 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
                     prog.update(task, advance=1, counts=_fmt(counts))
         return counts
     if executor == "ray":
-        return _run_ray(todo, args, address, workers, console, total, already, counts)
+        return _run_ray(todo, args, address, workers, console, total, already, counts, store)
     raise AssertionError(f"unknown executor {executor!r}")  # check_run refused it
 
 
@@ -270,7 +272,7 @@ def run_shared_first(cells: list[Cell], store, stages: str, threads: int, consol
             os.environ[THREADS_ENV] = before
 
 
-def _run_ray(todo, args, address, workers, console, total, already, counts) -> dict[str, int]:
+def _run_ray(todo, args, address, workers, console, total, already, counts, store) -> dict[str, int]:
     try:
         import ray
     except ImportError as exc:
@@ -291,6 +293,7 @@ def _run_ray(todo, args, address, workers, console, total, already, counts) -> d
     try:
         task_fn = ray.remote(num_cpus=1, max_retries=0)(_cell_task)
         slots = max(1, int(ray.cluster_resources().get("CPU", workers)))  # one CPU per task
+        store.set_meta("workers", slots)
         queue, by_id = CellQueue(todo), {a[2]: a for a in args}
         pending: dict[Any, str] = {}
         with make_progress(info="counts", console=console) as prog:

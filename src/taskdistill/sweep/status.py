@@ -6,7 +6,9 @@ node's work (``plan.work_units``: a distillation's examples times its student's 
 model's size) times its stage's measured seconds per unit of work. A distillation on four times the
 rows is thus expected to take four times as long, not the stage's mean. Nodes shared by several cells
 are counted once. Where the sweep's spec cannot be rebuilt, each node counts its stage's mean time.
-Stages never measured yet are named, so the user knows the ETA is a lower bound.
+Stages never measured yet are named, so the user knows the ETA is a lower bound. That sum is divided by
+the number of workers the last ``sweep run`` used for an approximate wall time (dependencies between
+cells can keep a worker idle, so it is a lower bound too).
 """
 
 from __future__ import annotations
@@ -111,8 +113,10 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
             eta += stage_mean[stage]
         else:
             unknown.add(stage)
+    workers = int(store.get_meta("workers") or 1)
     return {"counts": counts, "cells": rows, "eta_seconds": eta, "eta_unmeasured_stages": sorted(unknown),
-            "remaining_nodes": len(remaining), "stage_mean_seconds": stage_mean, "total": len(cells)}
+            "remaining_nodes": len(remaining), "stage_mean_seconds": stage_mean, "total": len(cells),
+            "workers": workers, "eta_wall_seconds": eta / max(1, workers)}
 
 
 def _fmt_seconds(s: float) -> str:
@@ -150,6 +154,9 @@ def print_status(sweep_dir: str | Path, show_cells: bool = True) -> dict[str, An
         else:
             eta = (f"ETA {'>= ' if unmeasured else ''}{_fmt_seconds(st['eta_seconds'])} for "
                    f"{st['remaining_nodes']} remaining stage runs")
+            if st["workers"] > 1:  # stage runs overlap across workers (dependencies allowing)
+                eta += (f", about {'>= ' if unmeasured else ''}{_fmt_seconds(st['eta_wall_seconds'])} of wall time "
+                        f"on the last run's {st['workers']} workers")
             if unmeasured:
                 eta += f" (+ stages not measured yet: {', '.join(unmeasured)})"
         console.print(eta)
