@@ -171,6 +171,14 @@ def test_sweep_export_writes_compute_json_and_the_report_reads_it(tmp_path):
     c2 = compute_summary(sw2)
     assert c2["total"]["computed"] == 0 and c2["total"]["from_cache"] == sum(nodes.values())
     assert c2["total"]["seconds_saved"] >= comp["total"]["seconds"]  # every use served, none recomputed
+    # what the table cost is the same, whichever run computed the nodes: so is the report's compute section
+    for k in ("nodes", "uses", "reuses", "node_seconds", "node_cpu_seconds", "shared_saved", "unrecorded"):
+        assert c2["total"][k] == comp["total"][k], k
+    assert comp["total"]["node_seconds"] == comp["total"]["seconds"] > 0 and comp["total"]["unrecorded"] == 0
+    from taskdistill.report.build import compute_sentence, compute_table
+
+    assert compute_sentence(c2) == compute_sentence(comp)
+    assert compute_table(c2).equals(compute_table(comp))
 
     # the main job's report reads the store directly (no export needed)
     from rich.console import Console
@@ -187,7 +195,7 @@ def test_sweep_export_writes_compute_json_and_the_report_reads_it(tmp_path):
     text = md.read_text()
     section = text[text.index("## Compute spent"):text.index("## Settings")]
     assert f"{comp['total']['reuses']} of the {comp['total']['uses']} node uses" in section
-    assert "| annotate | 1 | 1 | 0 |" in section
+    assert f"| annotate | 1 | {len(cells) - 1} | {len(cells) - 2} |" in section
 
 
 def test_report_without_compute_json_still_builds_and_says_so(tmp_path):
@@ -201,8 +209,12 @@ def test_report_without_compute_json_still_builds_and_says_so(tmp_path):
 
 def test_a_broken_compute_json_is_an_input_error_naming_the_file(tmp_path):
     f = tmp_path / COMPUTE_FILE
-    f.write_text(json.dumps({"format": 1, "stages": [{"stage": "prune", "uses": 2}]}))
+    f.write_text(json.dumps({"format": 2, "stages": [{"stage": "prune", "uses": 2}]}))
     with pytest.raises(InputError, match=r"compute\.json: stages\[0\]: missing field\(s\) nodes"):
+        read_compute(f)
+    f.write_text(json.dumps({"format": 1, "stages": []}))  # from an older version: export again
+    with pytest.raises(InputError, match=r"compute\.json: a compute summary of an older format \(1, this version "
+                                         r"reads 2\); write it again with `taskdistill sweep export"):
         read_compute(f)
     f.write_text("{not json")
     with pytest.raises(InputError, match="compute.json: cannot read"):

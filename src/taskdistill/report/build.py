@@ -532,34 +532,30 @@ def _efficiency_caption(df: pd.DataFrame, quiet: dict | None = None) -> str:
 # ------------------------------------------------------------------------------------------------ compute
 
 def compute_table(compute: dict) -> pd.DataFrame:
+    """Per stage kind, what the table's nodes cost as recorded when each was computed (the same for any run
+    that reuses them: a rerun from the cache states the same compute)."""
     recs = []
     for s in [*compute["stages"], {"stage": "total", **compute["total"]}]:
-        recs.append({"stage": s["stage"], "distinct nodes": s["nodes"], "computed by this sweep": s["computed"],
-                     "found in the cache": s["from_cache"], "uses by cells": s["uses"],
-                     "uses served by a shared node": s["reuses"], "seconds": _f(float(s["seconds"]), 1),
-                     "CPU seconds": _f(float(s["cpu_seconds"]), 1),
-                     "CPU hours": _f(float(s["cpu_seconds"]) / 3600, 2),
-                     "seconds saved": _f(float(s["seconds_saved"]), 1)})
+        recs.append({"stage": s["stage"], "distinct nodes": s["nodes"], "uses by cells": s["uses"],
+                     "uses served by a shared node": s["reuses"], "seconds": _f(float(s["node_seconds"]), 1),
+                     "CPU seconds": _f(float(s["node_cpu_seconds"]), 1),
+                     "CPU hours": _f(float(s["node_cpu_seconds"]) / 3600, 2),
+                     "seconds saved by sharing": _f(float(s["shared_saved"]), 1)})
     return pd.DataFrame(recs)
 
 
 def compute_sentence(compute: dict) -> str:
     t = compute["total"]
     share = t["reuses"] / t["uses"] if t["uses"] else float("nan")
-    spent, saved = float(t["seconds"]), float(t["seconds_saved"])
-    out = (f"The sweep computed {t['computed']} stage nodes in {spent:,.1f} s of node wall time and "
-           f"{float(t['cpu_seconds']) / 3600:,.2f} CPU-hours"
-           + (f" (CPU time not recorded for {compute['cpu_missing']} node(s))" if compute.get("cpu_missing") else "")
-           + (f" (first start to last finish: {compute['wall_span_seconds']:,.1f} s)"
-              if compute.get("wall_span_seconds") else "")
+    spent, saved = float(t["node_seconds"]), float(t["shared_saved"])
+    out = (f"Computing the table took {t['nodes']} distinct stage nodes, {spent:,.1f} s of node wall time and "
+           f"{float(t['node_cpu_seconds']) / 3600:,.2f} CPU-hours, as recorded when each node was computed"
+           + (f" ({t['unrecorded']} node(s) have no recorded time)" if t.get("unrecorded") else "")
            + (f", {', '.join(map(str, compute['torch_threads']))} torch thread(s) per worker"
               if compute.get("torch_threads") else "")
            + f"; {t['reuses']} of the {t['uses']} node uses by the {compute['cells']['done']} finished cells "
-             f"({share:.0%}) were served by a node another cell had already needed"
-           + (f", and {t['from_cache']} of the {t['nodes']} distinct nodes were found computed in the cache"
-              if t["from_cache"] else "")
-           + f"; caching saved about {saved:,.1f} s"
-           + (f" ({saved / (spent + saved):.0%} of the total without caching)" if spent + saved > 0 else "") + ".")
+             f"({share:.0%}) were served by a node another cell had already needed, which saved about {saved:,.1f} s"
+           + (f" ({saved / (spent + saved):.0%} of the total without sharing)" if spent + saved > 0 else "") + ".")
     ann = next((s for s in compute["stages"] if s["stage"] == "annotate"), None)
     if ann and ann["uses"]:
         out += (f" The teacher annotated the training rows in {ann['nodes']} pass(es) used by {ann['uses']} "
@@ -962,11 +958,12 @@ def _compute(c: _Ctx) -> list[Block]:
                                "writes compute.json beside the results table.")]
     return [*B, Block("p", compute_sentence(c.compute)),
             Block("table", compute_table(c.compute),
-                  "Per stage kind: distinct nodes the finished cells needed, how many this sweep computed and how "
-                  "many it found already computed in the cache, how often cells used them, and how many of those "
-                  "uses went to a node another cell had already needed (shared); seconds = measured wall seconds "
-                  "of the nodes this sweep computed; seconds saved = what the uses served without computing "
-                  "would have cost recomputed.")]
+                  "Per stage kind: distinct nodes the finished cells needed, how often cells used them, and how "
+                  "many of those uses went to a node another cell had already needed (shared); seconds and CPU "
+                  "seconds = each node's wall and CPU time as recorded when it was computed (CPU: every thread of "
+                  "the process that computed it); seconds saved by sharing = what the shared uses would have "
+                  "cost recomputed. A rerun that finds the nodes in the cache states the same figures; what a "
+                  "particular run computed itself is in compute.json.")]
 
 
 def _settings(c: _Ctx) -> list[Block]:

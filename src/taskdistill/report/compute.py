@@ -11,18 +11,28 @@ from typing import Any
 from taskdistill.errors import InputError
 
 COMPUTE_FILE = "compute.json"
-COMPUTE_FORMAT = 1
-FIELDS = ("uses", "nodes", "reuses", "computed", "from_cache", "seconds", "cpu_seconds", "seconds_saved")
+COMPUTE_FORMAT = 2
+FIELDS = ("uses", "nodes", "reuses", "computed", "from_cache", "seconds", "cpu_seconds", "seconds_saved",
+          "node_seconds", "node_cpu_seconds", "shared_saved", "unrecorded")
 
 
-def read_summary(path: str | Path, what: str, fmt: int, list_key: str, fields: tuple[str, ...]) -> dict[str, Any]:
+EXPORT_AGAIN = "`taskdistill sweep export SWEEP --out TABLE`"
+
+
+def read_summary(path: str | Path, what: str, fmt: int, list_key: str, fields: tuple[str, ...],
+                 again: str = EXPORT_AGAIN) -> dict[str, Any]:
     """Read a JSON summary file of format ``fmt`` whose ``list_key`` entries each hold ``fields``; a file
-    that is not one is an input error naming it (and the entry)."""
+    that is not one is an input error naming it (and the entry); one of an older format says to write it
+    ``again`` with that command."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InputError(path, f"cannot read {what}: {exc}") from exc
+    old = data.get("format") if isinstance(data, dict) else None
+    if isinstance(old, int) and old < fmt:
+        raise InputError(path, f"{what} of an older format ({old}, this version reads {fmt}); write it again "
+                               f"with {again}")
     if not isinstance(data, dict) or data.get("format") != fmt or not isinstance(data.get(list_key), list):
         raise InputError(path, f"not {what} of format {fmt} (needs 'format' and '{list_key}')")
     for i, entry in enumerate(data[list_key]):

@@ -19,7 +19,8 @@ MODEL_FIELDS = ("target", "method", "schedule", "params", "size_bytes", "latency
 
 def read_efficiency(path: str | Path) -> dict[str, Any]:
     """Read an ``efficiency.json``; a file that is not one is an input error naming it (and the model)."""
-    return read_summary(path, "the efficiency measurements", EFFICIENCY_FORMAT, "models", MODEL_FIELDS)
+    return read_summary(path, "the efficiency measurements", EFFICIENCY_FORMAT, "models", MODEL_FIELDS,
+                        again="`taskdistill sweep efficiency SWEEP`")
 
 
 def efficiency_beside(source: str | Path | None) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -104,7 +105,13 @@ def sweep_export(sweep_dir: O.SweepDir, out: O.OutRequired) -> None:
     check_out_file(out)
     path = export_results(sweep_dir, out)
     typer.echo(f"wrote {path}")
-    typer.echo(f"wrote {write_compute(sweep_dir, Path(out).with_name(COMPUTE_FILE))}")
+    comp_path = write_compute(sweep_dir, Path(out).with_name(COMPUTE_FILE))
+    typer.echo(f"wrote {comp_path}")
+    comp = json.loads(comp_path.read_text())
+    t, span = comp["total"], comp.get("wall_span_seconds")
+    typer.echo(f"this sweep computed {t['computed']} stage node(s) in {t['seconds']:,.0f} s of node wall time; "
+               f"{t['from_cache']} of the {t['nodes']} distinct nodes its finished cells used were already in the "
+               "cache" + (f"; first start to last finish {span:,.0f} s" if span else ""))
     from taskdistill.sweep.efficiency import copy_efficiency
 
     copied = copy_efficiency(sweep_dir, Path(out).parent)

@@ -18,6 +18,14 @@ two cells need is computed once. For each stage kind this counts, over the finis
   the node's measured seconds (this sweep's, else the cached node's record; nodes with no measured
   time add nothing).
 
+Those depend on the run: a rerun that finds every node in the cache computes nothing. What the table
+itself cost does not, and it is what the report states:
+
+- ``node_seconds``, ``node_cpu_seconds``: the wall and CPU seconds of the distinct nodes the finished
+  cells used, as recorded when each was computed (by this sweep or, in the cache's ``node.json``, by
+  another), and ``unrecorded``: how many of them have no recorded time;
+- ``shared_saved``: what the reuses would have cost recomputed: for each node, (uses - 1) x its seconds.
+
 The file sits beside the exported results table, so a report built from committed files states the
 compute without the cache or the SQLite store.
 """
@@ -38,16 +46,24 @@ def _stage(key: str) -> str:
     return key.split("-", 1)[0]
 
 
-def _cached_seconds(key: str) -> float | None:
-    """Measured seconds of a node computed outside this sweep, from its ``node.json`` in the cache."""
+def _cached_record(key: str) -> tuple[float | None, float | None]:
+    """(wall, CPU) seconds of a node as recorded in its ``node.json`` in the cache; None where absent."""
     from taskdistill.cache import home
     from taskdistill.sweep.runner import NODE_FILE
 
     f = home() / "nodes" / key / NODE_FILE  # the runner's node folder (sweep.runner.node_dir)
     try:
-        return float(json.loads(f.read_text())["seconds"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        meta = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return None, None
+
+    def num(name: str) -> float | None:
+        try:
+            return float(meta[name])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    return num("seconds"), num("cpu_seconds")
 
 
 def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
@@ -69,20 +85,27 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
         s["uses"] += n
         s["nodes"] += 1
         s["reuses"] += n - 1
-        sec = times[key]["seconds"] if key in times else _cached_seconds(key)
+        sec, cpu = (times[key]["seconds"], times[key]["cpu_seconds"]) if key in times else _cached_record(key)
         if key not in times:
             s["from_cache"] += 1
         if sec is not None:
             s["seconds_saved"] += (n - 1) * sec + (0 if key in times else sec)
+            s["shared_saved"] += (n - 1) * sec
+            s["node_seconds"] += sec
+            s["node_cpu_seconds"] += cpu or 0.0
+        else:
+            s["unrecorded"] += 1
     for t in times.values():
         per[t["stage"]]["computed"] += 1
         per[t["stage"]]["seconds"] += t["seconds"]
         per[t["stage"]]["cpu_seconds"] += t["cpu_seconds"] or 0.0
     order = {s: i for i, s in enumerate(STAGE_ORDER)}
-    stages = [{"stage": st, **{k: (round(v, 3) if "seconds" in k else int(v)) for k, v in per[st].items()}}
+    def fmt(k: str, v: float) -> float | int:
+        return round(v, 3) if "seconds" in k or k == "shared_saved" else int(v)
+
+    stages = [{"stage": st, **{k: fmt(k, v) for k, v in per[st].items()}}
               for st in sorted(per, key=lambda s: (order.get(s, len(order)), s))]
-    total = {k: (round(sum(s[k] for s in stages), 3) if "seconds" in k else sum(s[k] for s in stages))
-             for k in FIELDS}
+    total = {k: fmt(k, sum(s[k] for s in stages)) for k in FIELDS}
     # the span of the work: from the first node or cell start to the last finish (the latest attempts)
     started = [c["started"] for c in done if c.get("started")] + [t["finished"] - t["seconds"] for t in times.values()]
     finished = [c["finished"] for c in done if c.get("finished")] + [t["finished"] for t in times.values()]
