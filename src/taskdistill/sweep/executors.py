@@ -215,9 +215,18 @@ class CellQueue:
         self.waiting = list(cells)
         self.running: dict[str, set[str]] = {}
         self.is_done = is_done or (lambda node: read_node(node) is not None)
+        self._done: set[str] = set()  # nodes seen finished: not read again at every hand-out
 
     def _needs(self, cell: Cell) -> set[str]:
-        return {n.key for n in cell.node.ancestors() if not self.is_done(n)}
+        needs = set()
+        for n in cell.node.ancestors():
+            if n.key in self._done:
+                continue
+            if self.is_done(n):
+                self._done.add(n.key)
+            else:
+                needs.add(n.key)
+        return needs
 
     def take(self) -> Cell | None:
         busy = set().union(*self.running.values())
