@@ -150,6 +150,9 @@ def test_sweep_export_writes_compute_json_and_the_report_reads_it(tmp_path):
     res = CliRunner().invoke(app, ["sweep", "export", str(sw), "--out", str(out)])
     assert res.exit_code == 0, res.output
     comp = read_compute(out.with_name(COMPUTE_FILE))
+    # what this run computed itself is said on the console (the report states what the table cost)
+    assert (f"this sweep computed {comp['total']['computed']} stage node(s)" in res.output
+            and f"0 of the {comp['total']['nodes']} distinct nodes" in res.output)
     # the counts equal the sweep's node graph, computed independently
     cells = expand(spec)
     uses = Counter(n.stage for c in cells for n in c.node.ancestors())
