@@ -969,7 +969,8 @@ def _compute(c: _Ctx) -> list[Block]:
 def _settings(c: _Ctx) -> list[Block]:
     from taskdistill.info import versions
 
-    settings = {"fit settings": c.fits.settings if c.fits else "-", "fit seconds": c.fits.seconds if c.fits else "-"}
+    # the fit's settings, not its wall time: a refit of the same table writes the same report
+    settings = {"fit settings": c.fits.settings if c.fits else "-"}
     vt = pd.DataFrame([{"item": k, "value": str(v)} for k, v in {**versions(), **settings}.items()])
     return [Block("h2", "Settings and versions"), Block("table", vt)]
 

@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
         print_fits(fits, Console())
         if out is not None:
             fits.save(out)
-            Console().print(f"fits written to {out}")
+            Console().print(f"fits written to {out} (fitted in {fits.seconds:,.0f} s)")
 
     @app.command("recommend")
     def recommend_cmd(sweep: O.SweepDirOpt = None, results: O.Results = None, fits_path: O.Fits = None,
