@@ -550,7 +550,7 @@ def compute_sentence(compute: dict) -> str:
     spent, saved = float(t["node_seconds"]), float(t["shared_saved"])
     out = (f"Computing the table took {t['nodes']} distinct stage nodes, {spent:,.1f} s of node wall time and "
            f"{float(t['node_cpu_seconds']) / 3600:,.2f} CPU-hours, as recorded when each node was computed"
-           + (f" ({t['unrecorded']} node(s) have no recorded time)" if t.get("unrecorded") else "")
+           + (f" ({t['unrecorded']} node(s) lack a recorded wall or CPU time, counted as 0)" if t.get("unrecorded") else "")
            + (f", {', '.join(map(str, compute['torch_threads']))} torch thread(s) per worker"
               if compute.get("torch_threads") else "")
            + f"; {t['reuses']} of the {t['uses']} node uses by the {compute['cells']['done']} finished cells "
@@ -590,6 +590,22 @@ def _mean_ci(vals: np.ndarray) -> tuple[float, float | None, float | None]:
     return m, m - h, m + h
 
 
+def _best_setting(g: pd.DataFrame, metric: str = "indomain.macro_f1") -> tuple[tuple, pd.DataFrame] | None:
+    """The student setting (supervision, method, schedule, data size) of ``g`` with the best mean ``metric`` over
+    seeds, and its rows; None when no row has the metric."""
+    cells = [(k, c) for k, c in g.groupby([*GROUP_BY, "dataset_size"], dropna=False) if c[metric].notna().any()]
+    return max(cells, key=lambda kc: np.nanmean(kc[1][metric].to_numpy(float))) if cells else None
+
+
+def _gap_cell(gap: float, lo: float | None, hi: float | None) -> str:
+    """A signed gap with its interval, 'not resolved' where the interval includes 0; '-' when there is none."""
+    if not np.isfinite(gap):
+        return "-"
+    if lo is None:
+        return f"{gap:+.3f}"
+    return f"{gap:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("" if lo > 0 or hi < 0 else " (not resolved)")
+
+
 def best_students(df: pd.DataFrame, metric: str = "indomain.macro_f1") -> pd.DataFrame:
     """For each measured ratio (target), the student setting with the best mean ``metric`` over seeds
     and the share of the teacher's ``metric`` it keeps; 95% t-intervals over seeds where there are >= 2."""
@@ -599,9 +615,10 @@ def best_students(df: pd.DataFrame, metric: str = "indomain.macro_f1") -> pd.Dat
         return pd.DataFrame()
     recs = []
     for target, g in sorted(rows.groupby("target"), key=lambda tg: -tg[0]):  # mildest compression first
-        cells = g.groupby([*GROUP_BY, "dataset_size"], dropna=False)
-        best_key, best = max(((k, c) for k, c in cells), key=lambda kc: np.nanmean(kc[1][metric].to_numpy(float)))
-        sup, method, sched, d = best_key
+        picked = _best_setting(g, metric)
+        if picked is None:
+            continue
+        (sup, method, sched, d), best = picked
         m, lo, hi = _mean_ci(best[metric].to_numpy(float))
         rec = {"target": f"{target:.2f}", "params r": _f(float(best["params_ratio"].mean())),
                "best student": f"{sup}/{method}/{sched}, D={int(d)}", "seeds": int(best["seed"].nunique()),
@@ -671,10 +688,9 @@ def transfer_table(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, str]
             sse = row.get(syn_se)
             if np.isfinite(gap) and sse is not None and np.isfinite(sse) and se is not None and np.isfinite(se):
                 h = 1.96 * float(np.hypot(se, sse))
-                lo, hi = gap - h, gap + h
-                rec["gap"] = f"{gap:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("" if lo > 0 or hi < 0 else " (not resolved)")
+                rec["gap"] = _gap_cell(gap, gap - h, gap + h)
             else:
-                rec["gap"] = f"{gap:+.3f}" if np.isfinite(gap) else "-"
+                rec["gap"] = _gap_cell(gap, None, None)
         recs.append(rec)
     n = done.get(f"transfer.{name}.n")
     n = int(n.dropna().iloc[0]) if n is not None and n.notna().any() else None
@@ -702,29 +718,20 @@ def transfer_by_ratio(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, s
     teacher = done[done["method"] == "teacher"]
     t_val = float(teacher[col].mean()) if len(teacher) and teacher[col].notna().any() else None
     recs = []
-
-    def gap_cell(gm, glo, ghi) -> str:
-        if not np.isfinite(gm):
-            return "-"
-        if glo is None:
-            return f"{gm:+.3f}"
-        return f"{gm:+.3f} [{glo:+.3f}, {ghi:+.3f}]" + ("" if glo > 0 or ghi < 0 else " (not resolved)")
-
     if t_val is not None:
         se = teacher.get(f"{col}_stderr")
         se = float(se.mean()) if se is not None and se.notna().any() else None
         s_val = float(teacher[syn].mean()) if teacher[syn].notna().any() else float("nan")
         recs.append({"target": "1.00", "model": "teacher", "seeds": 1,
                      f"transfer macro-F1 ({name})": f"{_f(t_val)}" + (f" ± {_f(se)}" if se is not None else ""),
-                     "synthetic": _f(s_val), "gap": gap_cell(t_val - s_val, None, None),
+                     "synthetic": _f(s_val), "gap": _gap_cell(t_val - s_val, None, None),
                      "share of the teacher's transfer macro-F1": "-"})
     rows = fit_rows(df)
     for target, g in sorted(rows.groupby("target"), key=lambda tg: -tg[0]):  # mildest compression first
-        cells = [(k, c) for k, c in g.groupby([*GROUP_BY, "dataset_size"], dropna=False)
-                 if c["indomain.macro_f1"].notna().any()]
-        if not cells:
+        picked = _best_setting(g)  # as in the summary's best-student table
+        if picked is None:
             continue
-        (sup, method, sched, d), best = max(cells, key=lambda kc: np.nanmean(kc[1]["indomain.macro_f1"].to_numpy(float)))
+        (sup, method, sched, d), best = picked
         best = best[best[col].notna()]  # the seeds scored on the set (all three columns over the same models)
         if best.empty:
             continue
@@ -734,7 +741,7 @@ def transfer_by_ratio(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, s
         gm, glo, ghi = _mean_ci(tv - sv)
         rec = {"target": f"{target:.2f}", "model": f"{sup}/{method}/{sched}, D={int(d)}",
                "seeds": int(np.isfinite(tv).sum()), f"transfer macro-F1 ({name})": _ci(m, lo, hi),
-               "synthetic": _ci(sm, slo, shi), "gap": gap_cell(gm, glo, ghi),
+               "synthetic": _ci(sm, slo, shi), "gap": _gap_cell(gm, glo, ghi),
                "share of the teacher's transfer macro-F1": (
                    "-" if not t_val else _ci(m / t_val, lo / t_val if lo is not None else None,
                                              hi / t_val if hi is not None else None))}

@@ -23,7 +23,7 @@ itself cost does not, and it is what the report states:
 
 - ``node_seconds``, ``node_cpu_seconds``: the wall and CPU seconds of the distinct nodes the finished
   cells used, as recorded when each was computed (by this sweep or, in the cache's ``node.json``, by
-  another), and ``unrecorded``: how many of them have no recorded time;
+  another), and ``unrecorded``: how many of them lack a recorded wall or CPU time (counted as 0 there);
 - ``shared_saved``: what the reuses would have cost recomputed: for each node, (uses - 1) x its seconds.
 
 The file sits beside the exported results table, so a report built from committed files states the
@@ -93,7 +93,7 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
             s["shared_saved"] += (n - 1) * sec
             s["node_seconds"] += sec
             s["node_cpu_seconds"] += cpu or 0.0
-        else:
+        if sec is None or cpu is None:
             s["unrecorded"] += 1
     for t in times.values():
         per[t["stage"]]["computed"] += 1
@@ -116,7 +116,6 @@ def compute_summary(sweep_dir: str | Path) -> dict[str, Any]:
             "stages": stages, "total": total,
             "wall_span_seconds": round(max(finished) - min(started), 3) if started and finished else None,
             "torch_threads": threads,
-            "cpu_missing": sum(t["cpu_seconds"] is None for t in times.values()),
             "note": "seconds are wall seconds per node (cpu_seconds: CPU seconds of its worker process); nodes computed in parallel workers overlap in time, so "
                     "their sum can exceed wall_span_seconds (first start to last finish of a node or cell, "
                     "latest attempts)"}
