@@ -124,6 +124,13 @@ def test_summary_leads_with_teacher_best_students_and_transfer(tmp_path):
     _, md_path = build_report(df, None, tmp_path / "b", fit_error="no fits", metrics=("indomain.macro_f1",),
                               dpi=30, transfer=sets[:1])
     assert "(not resolved)" in md_path.read_text()
+    # a model without a score on the set reads "-" in every column of it, never "nan"
+    df.loc[df["method"] == "teacher", ["transfer.real.macro_f1", "transfer.real.accuracy"]] = float("nan")
+    _, md_path = build_report(df, None, tmp_path / "c", fit_error="no fits", metrics=("indomain.macro_f1",),
+                              dpi=30, transfer=sets[:1])
+    md = md_path.read_text()
+    every = md[md.index("## Transfer sets: every model"):md.index("## Data")]
+    assert "| teacher |" in every and "| - | - | - |" in every and "nan" not in every
 
 
 def test_transfer_by_ratio_picks_the_student_by_its_synthetic_score_with_seed_intervals():

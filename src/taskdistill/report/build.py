@@ -677,13 +677,12 @@ def transfer_table(df: pd.DataFrame, ts: dict, task) -> tuple[pd.DataFrame, str]
             rec["synthetic group macro-F1"] = _f(s)
         if isinstance(err, str) and err:
             rec[f"transfer macro-F1 ({name})"] = f"failed: {err}"
-            rec["gap"] = "-"
+            rec["transfer accuracy"] = rec["gap"] = "-"
         elif v is None or not np.isfinite(v):
-            rec[f"transfer macro-F1 ({name})"] = "-"
-            rec["gap"] = "-"
+            rec[f"transfer macro-F1 ({name})"] = rec["transfer accuracy"] = rec["gap"] = "-"
         else:
             rec[f"transfer macro-F1 ({name})"] = f"{_f(v)} ± {_f(se)}"
-            rec["transfer accuracy"] = f"{_f(row.get(f'transfer.{name}.accuracy'))}"
+            rec["transfer accuracy"] = _f(row.get(f"transfer.{name}.accuracy"))
             gap = v - s if s is not None and np.isfinite(s) else float("nan")
             sse = row.get(syn_se)
             if np.isfinite(gap) and sse is not None and np.isfinite(sse) and se is not None and np.isfinite(se):
