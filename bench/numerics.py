@@ -6,6 +6,7 @@
         python bench/numerics.py fingerprint --model smollm2-135m-instruct --threads 1 --out b.json
     python bench/numerics.py compare a.json b.json
     python bench/numerics.py compare-sweeps runs/tiny-a runs/tiny-b     # every metric of two results tables
+    python bench/numerics.py compare-sweeps results/finheadlines-cpu/results.csv runs/study   # shared cells
     python bench/numerics.py ties a.json      # what rounding near-tied pruning scores would change
 
 A fingerprint holds, for ``--model`` on the task's default data: the activation importance scores of
@@ -126,29 +127,67 @@ def ties(args) -> None:
                   f"kept hidden channels {'change' if ch else 'unchanged'}")
 
 
+def _results_table(path: str):
+    """A results table: the file itself (.csv / .parquet), or a sweep folder exported to a scratch file."""
+    import tempfile
+
+    import pandas as pd
+
+    if os.path.isfile(path):
+        return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "results.csv")
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "taskdistill"), "sweep", "export", path,
+                        "--out", out], check=True, capture_output=True)
+        return pd.read_csv(out)
+
+
+# the metrics a reader of the study looks at first: their spread is printed whatever the other columns do
+HEADLINE = ("indomain.macro_f1", "indomain.nll", "mmlu.text_gain_frac", "mmlu.acc", "transfer.real-dev.macro_f1")
+
+
 def compare_sweeps(args) -> None:
+    """Every metric of the finished rows two runs share (matched by cell id): identical columns, and the
+    largest and mean absolute difference of the others."""
     import numpy as np
     import pandas as pd
 
-    dfs = []
-    for d in (args.a, args.b):
-        out = os.path.join(d, "results.compare.csv")
-        subprocess.run([os.path.join(os.path.dirname(sys.executable), "taskdistill"), "sweep", "export", d, "--out", out], check=True,
-                       capture_output=True)
-        dfs.append(pd.read_csv(out))
-    keys = [c for c in ("target", "schedule", "method", "supervision", "dataset_size", "seed") if c in dfs[0]]
-    a, b = (df.sort_values(keys).reset_index(drop=True) for df in dfs)
-    timing = ("seconds", "_per_s", "wall", "created")
-    cols = [c for c in a.columns if "." in c and pd.api.types.is_numeric_dtype(a[c]) and not c.endswith(timing)]
-    diff = {c: float(np.nanmax(np.abs(a[c].to_numpy(float) - b[c].to_numpy(float))))
-            for c in cols if a[c].notna().any()}
+    a, b = (_results_table(p) for p in (args.a, args.b))
+    a, b = (df[df["status"] == "done"].set_index("cell_id") for df in (a, b))
+    n_a, n_b = len(a), len(b)
+    shared = a.index.intersection(b.index)
+    if shared.empty:
+        sys.exit(f"{args.a} and {args.b} have no finished cell in common (cell ids differ: not the same spec?)")
+    a, b = a.loc[shared], b.loc[shared]
+    timing = ("seconds", "_per_s", "wall", "created", "latency_ms_batch1")
+    cols = [c for c in a.columns if "." in c and c in b.columns and not c.endswith(timing)
+            and pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])]
+    diff = {}
+    for c in cols:
+        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
+        both = np.isfinite(x) & np.isfinite(y)
+        if both.any():
+            d = np.abs(x[both] - y[both])
+            diff[c] = (float(d.max()), float(d.mean()), int(both.sum()))
     env = {c: v for c, v in diff.items() if c.startswith(("runtime.", "settings."))}
     metrics = {c: v for c, v in diff.items() if c not in env}
-    nz = {c: v for c, v in metrics.items() if v > 0}
-    print(f"{len(a)} rows, {len(metrics)} metric columns (timings left out): {len(metrics) - len(nz)} identical")
-    for c, v in sorted(nz.items(), key=lambda kv: -kv[1]):
-        print(f"  {c}: max |diff| {v:.3g}")
-    print("settings that differ: " + (", ".join(c for c, v in env.items() if v > 0) or "none"))
+    nz = {c: v for c, v in metrics.items() if v[0] > 0}
+    print(f"{len(shared)} finished rows in common ({n_a} in the first, {n_b} in the second), {len(metrics)} "
+          f"metric columns (timings left out): {len(metrics) - len(nz)} identical")
+    for c in [c for c in HEADLINE if c in metrics]:
+        mx, mean, n = metrics[c]
+        print(f"  {c}: max |diff| {mx:.3g}, mean |diff| {mean:.3g} over {n} rows")
+    rest = sorted((kv for kv in nz.items() if kv[0] not in HEADLINE), key=lambda kv: -kv[1][0])
+    for c, (mx, mean, n) in rest[: args.top]:
+        print(f"  {c}: max |diff| {mx:.3g}, mean |diff| {mean:.3g} over {n} rows")
+    if len(rest) > args.top:
+        print(f"  ... and {len(rest) - args.top} more columns that differ")
+    print("settings that differ: " + (", ".join(c for c, v in env.items() if v[0] > 0) or "none"))
+    text = [c for c in ("runtime.cpu_capability", "runtime.cpu", "runtime.blas") if c in a.columns and c in b.columns]
+    for c in text:
+        va, vb = sorted(set(a[c].astype(str))), sorted(set(b[c].astype(str)))
+        if va != vb:
+            print(f"{c}: {', '.join(va)} vs {', '.join(vb)}")
 
 
 def main() -> None:
@@ -162,10 +201,13 @@ def main() -> None:
     f.add_argument("--n-traces", type=int, default=96)
     f.add_argument("--targets", type=float, nargs="+", default=[0.79, 0.58])
     f.add_argument("--out", required=True)
-    for name in ("compare", "compare-sweeps"):
-        c = sub.add_parser(name)
-        c.add_argument("a")
-        c.add_argument("b")
+    c = sub.add_parser("compare")
+    c.add_argument("a")
+    c.add_argument("b")
+    c = sub.add_parser("compare-sweeps", help="two sweep folders or results tables (.csv / .parquet)")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--top", type=int, default=12, help="other differing columns to list, largest first")
     t = sub.add_parser("ties")
     t.add_argument("fingerprint")
     t.add_argument("--steps", type=float, nargs="+", default=[1e-6, 1e-5, 1e-4])
