@@ -60,6 +60,7 @@ def test_measure_export_and_report_on_tiny_llama(tmp_path):
     html, md = build_report(table, None, tmp_path / "rep", fit_error="test", task=spec.task_obj)
     text = md.read_text()
     assert "measured again after the sweep, one model at a time" in text
+    assert f"({saved['machine']['cpu_capability']} kernels)" in text  # which kernels timed them
     row = next(line for line in text.splitlines() if line.startswith("| student, target 0.79"))
     assert f"{student['latency_ms_batch1']:.1f}" in row
 

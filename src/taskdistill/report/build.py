@@ -51,6 +51,12 @@ class Block:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
+def _kernels(machine: dict) -> str:
+    """The CPU kernel level the machine record names, as " (AVX2 kernels)"; "" where it names none."""
+    cap = machine.get("cpu_capability")
+    return f" ({cap} kernels)" if cap else ""
+
+
 def _f(x, nd=3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
@@ -506,7 +512,7 @@ def _efficiency_caption(df: pd.DataFrame, quiet: dict | None = None) -> str:
         m, st = quiet["machine"], quiet["settings"]
         skipped = len(quiet.get("skipped") or [])
         return ("Efficiency of each model as a classifier of its task, measured again after the sweep, one model at "
-                f"a time on a quiet machine (`taskdistill sweep efficiency`; {m['cpu']}, {m['cores']} cores, "
+                f"a time on a quiet machine (`taskdistill sweep efficiency`; {m['cpu']}{_kernels(m)}, {m['cores']} cores, "
                 f"{m['torch_threads']} torch thread(s), torch {m['torch']}, load average "
                 f"{m['load_before'][0]:.2f} before and {m['load_after'][0]:.2f} after): the teacher and up to "
                 f"{st['per_target']} students per target ratio (one per schedule first), median over them; "
