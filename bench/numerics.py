@@ -1,5 +1,5 @@
 """Where do two runs of the same job diverge? Fingerprint the numerically fragile steps in one setting
-(thread count, CPU kernels), then compare two fingerprints, or two finished sweep folders.
+(thread count, CPU kernels), then compare two fingerprints, or two runs (sweep folders or results tables).
 
     python bench/numerics.py fingerprint --model smollm2-135m-instruct --out a.json
     OMP_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 \\
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 
@@ -128,18 +126,14 @@ def ties(args) -> None:
 
 
 def _results_table(path: str):
-    """A results table: the file itself (.csv / .parquet), or a sweep folder exported to a scratch file."""
-    import tempfile
+    """A results table as the fit and the report read it: a results file (.csv / .parquet) or a sweep folder."""
+    from pathlib import Path
 
-    import pandas as pd
+    from taskdistill.scaling.cli import read_sweep
+    from taskdistill.scaling.table import load_table
 
-    if os.path.isfile(path):
-        return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "results.csv")
-        subprocess.run([os.path.join(os.path.dirname(sys.executable), "taskdistill"), "sweep", "export", path,
-                        "--out", out], check=True, capture_output=True)
-        return pd.read_csv(out)
+    p = Path(path)
+    return load_table(sweep=p, read_sweep=read_sweep) if p.is_dir() else load_table(results=p)
 
 
 # the metrics a reader of the study looks at first: their spread is printed whatever the other columns do

@@ -16,10 +16,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _table(rows):
-    base = {"status": "done", "runtime.cpu_capability": "AVX512", "indomain.macro_f1": 0.5, "indomain.nll": 1.0,
+def _table(rows):  # each cell a distinct model (seed = its number), as the table reader requires
+    base = {"status": "done", "method": "logit", "supervision": "label", "dataset_size": 100, "params_ratio": 0.79,
+            "runtime.cpu_capability": "AVX512", "indomain.macro_f1": 0.5, "indomain.nll": 1.0,
             "indomain.seconds": 3.0, "task.name": "finheadlines"}
-    return pd.DataFrame([{**base, **r} for r in rows])
+    return pd.DataFrame([{**base, "seed": int(r["cell_id"][1:]), **r} for r in rows])
 
 
 def test_compare_matches_rows_by_cell_id_and_reports_the_spread(tmp_path):
