@@ -168,11 +168,9 @@ def compare_sweeps(args) -> None:
     nz = {c: v for c, v in metrics.items() if v[0] > 0}
     print(f"{len(shared)} finished rows in common ({n_a} in the first, {n_b} in the second), {len(metrics)} "
           f"metric columns (timings left out): {len(metrics) - len(nz)} identical")
-    for c in [c for c in HEADLINE if c in metrics]:
+    rest = sorted((c for c in nz if c not in HEADLINE), key=lambda c: -nz[c][0])
+    for c in [c for c in HEADLINE if c in metrics] + rest[: args.top]:
         mx, mean, n = metrics[c]
-        print(f"  {c}: max |diff| {mx:.3g}, mean |diff| {mean:.3g} over {n} rows")
-    rest = sorted((kv for kv in nz.items() if kv[0] not in HEADLINE), key=lambda kv: -kv[1][0])
-    for c, (mx, mean, n) in rest[: args.top]:
         print(f"  {c}: max |diff| {mx:.3g}, mean |diff| {mean:.3g} over {n} rows")
     if len(rest) > args.top:
         print(f"  ... and {len(rest) - args.top} more columns that differ")
