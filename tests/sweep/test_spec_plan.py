@@ -170,3 +170,39 @@ def test_cli_sweep_plan(tmp_path):
     d["grid"]["dataset_size"] = [10**6]
     res = CliRunner().invoke(app, ["sweep", "plan", str(write(tmp_path / "s.yaml", d))])
     assert res.exit_code == 2 and "grid.dataset_size" in res.output
+
+
+def test_plan_counts_what_the_node_cache_holds(tmp_path):
+    """Before a run nothing is cached; after it every stage is, and the plan prices nothing left."""
+    from taskdistill.sweep.executors import run_sweep
+
+    spec = SweepSpec.model_validate(spec_dict())
+    before = plan_sweep(spec)
+    assert sum(before.reused.values()) == 0 and before.total_seconds_left == pytest.approx(before.total_seconds)
+    res = CliRunner().invoke(app, ["sweep", "plan", str(write(tmp_path / "s.yaml", spec_dict()))])
+    assert res.exit_code == 0 and "cached" not in res.output
+
+    run_sweep(spec, tmp_path / "sw", stages="tests.sweep.fake_stages:FakeStages", quiet=True)
+    after = plan_sweep(spec)
+    assert after.reused == after.counts and after.total_seconds_left == 0 and after.total_seconds > 0
+    res = CliRunner().invoke(app, ["sweep", "plan", str(tmp_path / "s.yaml")])
+    assert res.exit_code == 0 and "a run computes none" in " ".join(res.output.split())
+
+    # a student deleted once every node using it finished (keep_models: needed) is not computed again ...
+    import shutil
+
+    from taskdistill.sweep.runner import node_dir
+
+    nodes = unique_nodes(expand(spec)).values()
+    distill = next(n for n in nodes if n.stage == "distill")
+    shutil.rmtree(node_dir(distill))
+    assert plan_sweep(spec).total_seconds_left == 0
+    # ... until a node that needs it is gone too: then both are priced again
+    evaluate = next(n for n in nodes if n.stage == "evaluate" and n.input("model").key == distill.key)
+    shutil.rmtree(node_dir(evaluate))
+    partial = plan_sweep(spec)
+    assert partial.reused["distill"] == partial.counts["distill"] - 1
+    assert partial.reused["eval"] == partial.counts["eval"] - 1
+    assert 0 < partial.seconds_left["distill"] < partial.seconds["distill"]
+    res = CliRunner().invoke(app, ["sweep", "plan", str(tmp_path / "s.yaml")])
+    assert "a run computes the other 2" in " ".join(res.output.split())

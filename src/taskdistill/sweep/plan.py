@@ -63,10 +63,16 @@ class Plan:
     counts: dict[str, int]
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    reused: dict[str, int] = field(default_factory=dict)  # of ``counts``: served by the node cache, not computed
+    seconds_left: dict[str, float] = field(default_factory=dict)  # of ``seconds``: what a run still computes
 
     @property
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
+
+    @property
+    def total_seconds_left(self) -> float:
+        return sum(self.seconds_left.values())
 
 
 def _eval_seconds(spec: SweepSpec) -> float:
@@ -97,17 +103,35 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     def size(node) -> float:  # the node's model as a fraction of the teacher
         return float(node.params.get("target", 1.0))
 
-    seconds = {
-        "prepare": counts["prepare"] * prep_steps * prep_batch * COST["prepare_per_example"],
-        "annotate": counts["annotate"] * (rows * COST["annotate_per_row"]
-                                          + cot_rows * COST["annotate_per_cot_row"]),
-        "importance": sum(COST["importance_per_text"] * spec.prune.calib_n
-                          * (1.0 if n.input("model").stage == "teacher" else size(n.input("model").input("student")))
-                          for n in {p.input("model").key: p for p in prune_nodes}.values()),
-        "prune": counts["prune"] * COST["prune"],
-        "distill": sum(work_units(spec, n) * COST["distill_per_example"] for n in nodes if n.stage == "distill"),
-        "eval": sum(_eval_seconds(spec) * work_units(spec, n) for n in nodes if n.stage == "evaluate"),
-    }
+    importance_users: dict[str, list] = {}  # model state -> the prune nodes that score it
+    for n in prune_nodes:
+        importance_users.setdefault(n.input("model").key, []).append(n)
+
+    def node_seconds(kind: str, n) -> float:
+        if kind == "prepare":
+            return prep_steps * prep_batch * COST["prepare_per_example"]
+        if kind == "annotate":
+            return rows * COST["annotate_per_row"] + cot_rows * COST["annotate_per_cot_row"]
+        if kind == "importance":  # n: a prune node whose input state is scored
+            model = n.input("model")
+            return COST["importance_per_text"] * spec.prune.calib_n * (
+                1.0 if model.stage == "teacher" else size(model.input("student")))
+        if kind == "prune":
+            return COST["prune"]
+        if kind == "distill":
+            return work_units(spec, n) * COST["distill_per_example"]
+        return _eval_seconds(spec) * work_units(spec, n)
+
+    stage_of = {"prepare": "teacher", "annotate": "annotate", "prune": "prune", "distill": "distill",
+                "eval": "evaluate"}
+    todo = to_compute([c.node for c in cells])
+    by_kind: dict[str, list[tuple[object, bool]]] = {
+        kind: [(n, n.key not in todo) for n in nodes if n.stage == stage] for kind, stage in stage_of.items()}
+    by_kind["importance"] = [(users[0], all(u.key not in todo for u in users)) for users in importance_users.values()
+                             if users[0].params["method"] == "activation"]
+    seconds = {k: sum(node_seconds(k, n) for n, _ in v) for k, v in by_kind.items()}
+    seconds_left = {k: sum(node_seconds(k, n) for n, hit in v if not hit) for k, v in by_kind.items()}
+    reused = {k: sum(hit for _, hit in v) for k, v in by_kind.items()}
     notes = [f"training budget: {spec.budget_unit}"
              + (f" ({spec.distill.epochs or 1:g} per distillation over the cell's D rows; steps per "
                 f"distillation by D: " + ", ".join(f"{d}: {spec.distill_steps(d)}" for d in spec.grid.dataset_size)
@@ -125,12 +149,38 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                         if extra else ", no extra pruning (each is a one-shot student's prune node)"))
     notes += _transfer_notes(spec, nodes)
     notes.append(_disk_note(spec, nodes))
-    return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes)
+    return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes, reused=reused,
+                seconds_left=seconds_left)
+
+
+def to_compute(roots) -> set[str]:
+    """The keys of the nodes a run of ``roots`` would compute: the runner works on demand from each root, so a
+    node whose finished result is in the node cache (``TASKDISTILL_HOME``) is reused, and its inputs are
+    not needed for it (a student deleted by ``keep_models: needed`` is computed again only if an unfinished
+    node still needs it)."""
+    from taskdistill.sweep.runner import read_node
+
+    todo: set[str] = set()
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n.key in seen:
+            continue
+        seen.add(n.key)
+        if read_node(n) is None:
+            todo.add(n.key)
+            stack.extend(m for _, m in n.inputs)
+    return todo
 
 
 def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
-    """One line per transfer set (eval.transfer): found or not, and the cost of scoring every model on it
-    (the same per-row cost as the in-domain evaluation; not in the total above)."""
+    """One line per transfer set (eval.transfer): found or not, how many models are already scored on it
+    (in the node cache), and the cost of scoring the rest (the same per-row cost as the in-domain
+    evaluation; not in the total above)."""
+    from taskdistill.cache import file_hash
+    from taskdistill.sweep.transfer import transfer_node
+
     out = []
     models = [n.input("model") for n in nodes if n.stage == "evaluate"]
     models = list({m.key: m for m in models}.values())
@@ -145,8 +195,13 @@ def _transfer_notes(spec: SweepSpec, nodes) -> list[str]:
         else:  # CSV: lines less the header (a quoted newline counts twice: an estimate); JSONL: lines
             with open(ts.path(), "rb") as fh:
                 rows = sum(1 for _ in fh) - (ts.path().suffix == ".csv")
-        sec = sum(rows * COST["eval_per_row"] * model_size(m) for m in models)
-        out.append(f"transfer set {ts.name}: {len(models)} models x ~{rows} rows, ~{_fmt_seconds(sec)} more")
+        digest = file_hash(ts.path())
+        scoring = {m.key: transfer_node(spec, ts, digest, m) for m in models}
+        left = to_compute(scoring.values())
+        todo = [m for m in models if scoring[m.key].key in left]
+        sec = sum(rows * COST["eval_per_row"] * model_size(m) for m in todo)
+        done = f", {len(models) - len(todo)} already scored (node cache)" if len(todo) < len(models) else ""
+        out.append(f"transfer set {ts.name}: {len(models)} models x ~{rows} rows{done}, ~{_fmt_seconds(sec)} more")
     return out
 
 
@@ -211,13 +266,31 @@ def print_plan(plan: Plan, source: str) -> None:
     console = Console()
     t = Table(title=f"sweep plan: {spec.name} ({source}); task {task.name} ({task.n_classes} labels); "
                     f"{plan.cells} result rows")
+    any_reused = any(plan.reused.values())
     t.add_column("stage")
     t.add_column("count", justify="right")
+    if any_reused:
+        t.add_column("cached", justify="right")
     t.add_column("est. cost (2 CPU cores, SmolLM2-135M)", justify="right")
+    if any_reused:
+        t.add_column("left to compute", justify="right")
     for kind in KINDS:
-        t.add_row(kind, f"{plan.counts[kind]:,}", _fmt_seconds(plan.seconds[kind]))
-    t.add_row("total", "", _fmt_seconds(plan.total_seconds))
+        row = [kind, f"{plan.counts[kind]:,}"]
+        row += [f"{plan.reused[kind]:,}", _fmt_seconds(plan.seconds[kind]), _fmt_seconds(plan.seconds_left[kind])] \
+            if any_reused else [_fmt_seconds(plan.seconds[kind])]
+        t.add_row(*row)
+    t.add_row("total", "", *([""] if any_reused else []), _fmt_seconds(plan.total_seconds),
+              *([_fmt_seconds(plan.total_seconds_left)] if any_reused else []))
     console.print(t)
+    left = sum(plan.counts[k] - plan.reused[k] for k in KINDS)
+    from taskdistill.cache import home
+
+    if not left:
+        console.print(f"every stage is in the node cache ({home()}): a run computes none and only assembles "
+                      "the results")
+    elif any_reused:
+        console.print(f"{sum(plan.reused.values()):,} of {sum(plan.counts.values()):,} stage runs are served by the "
+                      f"node cache ({home()}); a run computes the other {left:,}")
     for note in plan.notes:
         console.print(note)
     console.print("cost model: docs/architecture.md (measured seconds per unit, scaled by model size); an "
