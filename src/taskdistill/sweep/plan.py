@@ -130,7 +130,15 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     by_kind["importance"] = [(users[0], all(u.key not in todo for u in users)) for users in importance_users.values()
                              if users[0].params["method"] == "activation"]
     seconds = {k: sum(node_seconds(k, n) for n, _ in v) for k, v in by_kind.items()}
-    seconds_left = {k: sum(node_seconds(k, n) for n, hit in v if not hit) for k, v in by_kind.items()}
+    # what is left, priced at the seconds per unit of work the spec's own cached nodes took where there are
+    # some (distillation and evaluation: the bulk; wall time = node seconds / workers), else the cost model
+    rates = measured_rates(spec, [n for k in ("distill", "eval") for n, hit in by_kind[k] if hit])
+    workers = spec.execution.workers if spec.execution.executor == "local" else 1
+
+    def left_seconds(kind: str, n) -> float:
+        return work_units(spec, n) * rates[kind][0] / workers if kind in rates else node_seconds(kind, n)
+
+    seconds_left = {k: sum(left_seconds(k, n) for n, hit in v if not hit) for k, v in by_kind.items()}
     reused = {k: sum(hit for _, hit in v) for k, v in by_kind.items()}
     notes = [f"training budget: {spec.budget_unit}"
              + (f" ({spec.distill.epochs or 1:g} per distillation over the cell's D rows; steps per "
@@ -149,8 +157,33 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                         if extra else ", no extra pruning (each is a one-shot student's prune node)"))
     notes += _transfer_notes(spec, nodes)
     notes.append(_disk_note(spec, nodes))
+    if rates:
+        notes.append("left to compute: " + ", ".join(
+            f"{k} priced at the time its {n} cached node(s) of this spec took ({rate:.2f} s per unit)"
+            for k, (rate, n) in rates.items()) + f", over {workers} worker(s); the rest by the cost model")
     return Plan(spec=spec, cells=len(cells), counts=counts, seconds=seconds, notes=notes, reused=reused,
                 seconds_left=seconds_left)
+
+
+def measured_rates(spec: SweepSpec, done) -> dict[str, tuple[float, int]]:
+    """``{kind: (seconds per unit of work, nodes)}``: the recorded wall time of finished nodes over their
+    ``work_units``, by plan kind; kinds with no finished node are left out."""
+    import json
+
+    from taskdistill.sweep.runner import NODE_FILE, node_dir
+
+    acc: dict[str, list[float]] = {}
+    for n in done:
+        try:
+            sec = float(json.loads((node_dir(n) / NODE_FILE).read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        kind = "eval" if n.stage == "evaluate" else n.stage
+        a = acc.setdefault(kind, [0.0, 0.0, 0])
+        a[0] += sec
+        a[1] += work_units(spec, n)
+        a[2] += 1
+    return {k: (a[0] / a[1], int(a[2])) for k, a in acc.items() if a[1] > 0}
 
 
 def to_compute(roots) -> set[str]:
