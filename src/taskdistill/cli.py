@@ -84,6 +84,7 @@ def run(
                                         "labels (0: none).")] = 5,
     task: O.Task = None,
     data: O.Data = None,
+    device: O.Device = O.DEVICE,
 ) -> None:
     """The main job: data -> teacher -> annotations -> iterative pruning -> distillation -> evaluation
     -> scaling fits -> report, for SPEC (default quickstart). OUT is the sweep folder (default
@@ -94,5 +95,5 @@ def run(
     preset, config = spec_source(spec)
     code = run_main(preset=preset, config=config, out=out, executor=O.value(executor), workers=workers,
                     address=address, demo_n=demo_n, quiet=quiet(), task=task,
-                    data=str(data) if data is not None else None)
+                    data=str(data) if data is not None else None, device=device)
     raise typer.Exit(code)

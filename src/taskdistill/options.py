@@ -162,6 +162,10 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Use a seeded random 
 EvalLimit = Annotated[int | None, typer.Option(
     "--eval-limit", help="Score at most N held-out rows (default: the config's, else all; distill: 64).")]
 Threads = Annotated[int, typer.Option("--threads", help="torch intra-op threads for this command.")]
+Device = Annotated[str | None, typer.Option(
+    "--device", help="Where the models run: auto (the GPU when torch sees one, else the CPU), cpu, cuda or "
+    "cuda:N (default: a sweep spec's execution.device, else auto).")]
+DEVICE = None
 MaxNewTokens = Annotated[int, typer.Option(
     "--max-new-tokens", help="Cap on the tokens of a generated reasoning trace.")]
 FmtOpt = Annotated[Fmt | None, typer.Option(

@@ -133,9 +133,11 @@ def _stdout() -> Console:
 
 def run_main(preset: str | None = None, config: str | Path | None = None, out: str | Path | None = None,
              executor: str | None = None, workers: int | None = None, address: str | None = None,
-             demo_n: int = 5, quiet: bool = False, task: str | None = None, data: str | None = None) -> int:
+             demo_n: int = 5, quiet: bool = False, task: str | None = None, data: str | None = None,
+             device: str | None = None) -> int:
     """Run the whole job; returns the process exit code (1 when a cell failed). ``task`` / ``data`` run
-    the preset or spec on another task and dataset folder (paths relative to the working directory)."""
+    the preset or spec on another task and dataset folder (paths relative to the working directory).
+    ``device``: where the models run (default: the spec's ``execution.device``)."""
     from taskdistill.cache import output_lock
     from taskdistill.sweep.executors import check_run
     from taskdistill.sweep.stages import QUIET_ENV
@@ -146,12 +148,15 @@ def run_main(preset: str | None = None, config: str | Path | None = None, out: s
     spec_file = Path(config) if config else preset_path(preset or DEFAULT_PRESET)
     spec: SweepSpec = load_spec(spec_file, task=task, data=data)
     sweep_dir = Path(out) if out else Path("runs") / spec.name
-    check_run(spec, sweep_dir, executor=executor, workers=workers)  # before anything is written
+    check_run(spec, sweep_dir, executor=executor, workers=workers, device=device)  # before anything is written
+    device = device or spec.execution.device
     with output_lock(sweep_dir):  # one `run` / `sweep run` per sweep folder
-        return _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0)
+        return _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0,
+                           device)
 
 
-def _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0) -> int:
+def _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, quiet, console, t0,
+                device) -> int:
     from taskdistill.sweep.dag import expand
     from taskdistill.sweep.executors import run_sweep
     from taskdistill.sweep.runner import NodeRunner, register
@@ -164,7 +169,7 @@ def _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, 
 
     # 1. data + teacher first, so the teacher's demo table shows up before the long part.
     store, cells = register(spec, sweep_dir)
-    runner = NodeRunner(RealStages(quiet=quiet), store)
+    runner = NodeRunner(RealStages(quiet=quiet, device=device), store)
     shared = {n.stage: n for n in cells[0].node.ancestors() if n.stage in ("data", "teacher")}
     try:
         data = runner.ensure(shared["data"])
@@ -183,7 +188,8 @@ def _run_locked(spec, spec_file, sweep_dir, executor, workers, address, demo_n, 
         _stdout().print(teacher_demo_table(teacher["path"], Path(data["path"]) / "test.parquet", task, n=demo_n))
 
     # 2. the grid
-    counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, address=address, quiet=quiet)
+    counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, address=address, quiet=quiet,
+                       device=device)
     df = load_results(sweep_dir)
     _stdout().print(results_table(df))
     failed = [c for c in store.cells() if c["status"] == "failed"]

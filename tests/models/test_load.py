@@ -108,3 +108,29 @@ def test_tiny_spec_materialises_a_real_checkpoint():
     again, _ = load_model("tiny:qwen3")
     sd1, sd2 = model.state_dict(), again.state_dict()
     assert all(torch.equal(sd1[k], sd2[k]) for k in sd1)
+
+
+def test_resolve_device_names_what_the_machine_has():
+    from taskdistill.models import DeviceError, resolve_device
+
+    gpu = torch.cuda.is_available()
+    assert resolve_device("auto").type == ("cuda" if gpu else "cpu")
+    assert resolve_device(None) == resolve_device("auto")
+    assert resolve_device(" CPU ") == torch.device("cpu") == resolve_device(torch.device("cpu"))
+    for bad, words in (("tpu", "not a device"), ("mps", "not supported"), ("cuda:x", "not a device")):
+        with pytest.raises(DeviceError, match=words):
+            resolve_device(bad)
+    if not gpu:
+        with pytest.raises(DeviceError, match="sees no CUDA device on this machine"):
+            resolve_device("cuda")
+    else:
+        with pytest.raises(DeviceError, match="CUDA device"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_load_model_puts_the_model_on_the_device(tiny, tmp_path):
+    model, tok = tiny
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    loaded, _ = load_model(tmp_path, device="auto")
+    assert next(loaded.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -83,6 +83,13 @@ RANGES = {
                          ["--batch-size", "0"]),
     "annotate-k": (["teacher", "annotate", "--teacher", "tiny:llama", "--data", "ds", "--k", "0"], ["--k", "0"]),
     "teacher-lr": (["teacher", "prepare", "--base", "tiny:llama", "--lr", "-1"], ["field 'train.lr'", "-1"]),
+    "eval-device": (["eval", "--model", "tiny:llama", "--mmlu", "5", "--device", "tpu"], ["device 'tpu'"]),
+    "prune-device": (["prune", "--model", "tiny:llama", "--target", "0.5", "--device", "gpu0"], ["device 'gpu0'"]),
+    "distill-device": (["distill", "--student", "tiny:llama", "--data", "x.parquet", "--device", "mps"],
+                       ["device 'mps'"]),
+    "annotate-device": (["teacher", "annotate", "--teacher", "tiny:llama", "--data", "ds", "--device", "xla"],
+                        ["device 'xla'"]),
+    "teacher-device": (["teacher", "prepare", "--base", "tiny:llama", "--device", "cuda:x"], ["device 'cuda:x'"]),
 }
 
 
@@ -94,12 +101,14 @@ def test_option_ranges_are_checked(case, work):
     check(argv, words, work)
 
 
-@pytest.mark.parametrize("case", ["workers", "memory-gb", "executor"])
+@pytest.mark.parametrize("case", ["workers", "memory-gb", "executor", "device", "spec-device"])
 def test_sweep_run_options_are_checked(case, work):
-    spec = write_spec(work, spec_dict())
+    spec = write_spec(work, spec_dict(execution={"device": "npu"}) if case == "spec-device" else spec_dict())
     extra, words = {"workers": (["--workers", "-2"], ["--workers", "-2"]),
                     "memory-gb": (["--memory-gb", "-1"], ["--memory-gb", "-1"]),
-                    "executor": (["--executor", "slurm"], ["--executor", "slurm"])}[case]
+                    "executor": (["--executor", "slurm"], ["--executor", "slurm"]),
+                    "device": (["--device", "npu"], ["--device", "device 'npu'"]),
+                    "spec-device": ([], ["execution.device", "device 'npu'"])}[case]
     check(["sweep", "run", str(spec), "--out", str(work / "sw"), *extra], words, work)
 
 

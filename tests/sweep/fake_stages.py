@@ -33,7 +33,8 @@ def calls() -> list[dict]:
 def _log(stage: str, params: dict) -> None:
     with open(home() / "fake_calls.log", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.write(json.dumps({"stage": stage, "params": params, "pid": os.getpid()}) + "\n")
+        fh.write(json.dumps({"stage": stage, "params": params, "pid": os.getpid(),
+                             "device": os.environ.get("TASKDISTILL_DEVICE")}) + "\n")
 
 
 def _split(n: int, offset: int) -> pd.DataFrame:

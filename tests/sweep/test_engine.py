@@ -269,8 +269,10 @@ def test_kill_9_mid_run_then_resume_has_all_rows_no_duplicates(tmp_path):
 def test_local_worker_processes(tmp_path):
     spec = SweepSpec.model_validate(spec_dict(dataset_size=[50]))
     counts = run_sweep(spec, tmp_path / "sw", stages=STAGES, executor="local", workers=2, memory_gb=64,
-                       quiet=True)
+                       quiet=True, device="cpu")
     assert counts["done"] == spec.n_cells()
+    # --device reaches every stage, in this process and in the workers, and is gone after the run
+    assert {c["device"] for c in fake_stages.calls()} == {"cpu"} and "TASKDISTILL_DEVICE" not in os.environ
     per_stage = Counter(c["stage"] for c in fake_stages.calls())
     assert per_stage == Counter(n.stage for n in unique_nodes(expand(spec)).values())
     assert len(load_results(tmp_path / "sw")) == spec.n_cells()
@@ -283,6 +285,23 @@ def test_local_worker_processes(tmp_path):
     here = {c["stage"] for c in fake_stages.calls() if c["pid"] == os.getpid()}
     assert here == shared
     assert {c["stage"] for c in fake_stages.calls() if c["pid"] != os.getpid()} >= {"distill", "evaluate"}
+
+
+def test_execution_device_is_not_part_of_any_key(tmp_path):
+    """Where a sweep runs is how, not what: the same spec on the CPU and on a GPU shares every node (each
+    row records its device), and a folder run on one resumes on the other."""
+    keys = {d: sorted(unique_nodes(expand(SweepSpec.model_validate({**spec_dict(), "execution": {"device": d}}))))
+            for d in ("auto", "cpu", "cuda:1")}
+    assert keys["auto"] == keys["cpu"] == keys["cuda:1"]
+    from taskdistill.sweep.runner import DEVICE_ENV
+    from taskdistill.sweep.stages import RealStages
+
+    os.environ[DEVICE_ENV] = "cpu"
+    try:
+        assert RealStages(quiet=True).device == "cpu" and RealStages(quiet=True, device="cuda").device == "cuda"
+    finally:
+        del os.environ[DEVICE_ENV]
+    assert RealStages(quiet=True).device == "auto"
 
 
 def test_plan_workers_bounded_by_memory():

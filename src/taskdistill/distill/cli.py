@@ -89,6 +89,7 @@ def register(app: typer.Typer) -> None:
             "--expect-teacher", help="Refuse annotations or a cache from another teacher hash (default: the "
             "teacher recorded in the student's prune_report.json; 'any' accepts every teacher).")] = None,
         threads: O.Threads = O.THREADS,
+        device: O.Device = O.DEVICE,
     ):
         """Distil (or fine-tune) a student; prints the final checkpoint and its held-out metrics.
 
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
         from taskdistill.data.loader import read_split
         from taskdistill.distill.config import DistillConfig
         from taskdistill.distill.trainer import load_log, train
-        from taskdistill.models import load_model
+        from taskdistill.models import load_model, resolve_device
         from taskdistill.targets.annotations import load_annotations
         from taskdistill.targets.cache import TopKCache
         from taskdistill.targets.examples import build_examples
@@ -115,6 +116,7 @@ def register(app: typer.Typer) -> None:
 
         check_threads(threads)
         check_out_folder(out, "--out")
+        resolve_device(device)
         torch.set_num_threads(threads)
         cfg = load_yaml(config, DistillConfig) if config else DistillConfig()
         method, supervision, kd, fmt = O.value(method), O.value(supervision), O.value(kd), O.value(fmt)
@@ -148,7 +150,7 @@ def register(app: typer.Typer) -> None:
             held = build_examples(tok, task, df, fmt=use_fmt, max_length=cfg.max_length)
         with output_lock(out):
             final = train(model, tok, examples, cfg, out, cache=topk, eval_examples=held, quiet=quiet(),
-                          task=task)
+                          task=task, device=device)
         log = load_log(out)
         evals = [r for r in log if "eval" in r]
         steps_rows = [r for r in log if "loss" in r]

@@ -423,7 +423,8 @@ def _export(accelerator, wrapper, cfg: DistillConfig, tokenizer, out_dir: Path, 
 def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out_dir: str | Path, *,
           cache: TopKCache | MixedCache | None = None, eval_examples: Sequence[Example] | None = None,
           eval_cache: TopKCache | None = None, quiet: bool = False,
-          on_step: Callable[[int, dict], None] | None = None, task: Task | None = None) -> Path:
+          on_step: Callable[[int, dict], None] | None = None, task: Task | None = None,
+          device: str = "auto") -> Path:
     """Train ``model`` on ``examples`` per ``cfg``; return ``out_dir/final`` (a plain HF checkpoint).
 
     ``model`` is modified in place (LoRA adapters are merged back into it at the end). ``cache``
@@ -432,7 +433,8 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
     final checkpoint exists. ``on_step(step, row)`` is called after each optimizer step (tests use it
     to kill the process mid-run). ``task``: the task the examples were built for; it is part of the
     run hash and recorded with the exported student (``task.yaml``), and a cache written for another
-    task is refused."""
+    task is refused. ``device``: ``auto`` trains on the GPU when there is one, ``cpu`` on the CPU
+    (``models.resolve_device``); not part of the run hash."""
     from accelerate import Accelerator
 
     from taskdistill.progress import make_progress
@@ -441,9 +443,12 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
     vocab = core_model(model).get_output_embeddings().weight.shape[0]
     cache_idx, eval_cache = _check_inputs(examples, cfg, cache, eval_examples, eval_cache, task, vocab, quiet)
 
-    # cpu=True when there is no GPU: under torchrun / `accelerate launch --multi_gpu` on a CPU-only
-    # machine this selects gloo DDP (MULTI_CPU) instead of silently running N independent copies.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    # cpu=True when there is no GPU (or ``device`` asks for the CPU): under torchrun / `accelerate launch
+    # --multi_gpu` on a CPU-only machine this selects gloo DDP (MULTI_CPU) instead of silently running N
+    # independent copies. Accelerate places the model on the process's GPU otherwise.
+    from taskdistill.models import resolve_device
+
+    accelerator = Accelerator(cpu=resolve_device(device).type == "cpu")
     world = accelerator.num_processes
     ident = [cfg, examples_hash(examples), cache.teacher_hash if cache else None, model_hash(model), world]
     if task is not None:  # runs without a task keep their earlier hash (and resume)

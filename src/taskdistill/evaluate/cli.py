@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         efficiency: Annotated[bool, typer.Option(
             "--efficiency/--no-efficiency", help="Also time the classifier.")] = True,
         threads: O.Threads = O.THREADS,
+        device: O.Device = O.DEVICE,
         out: O.Out = None,
     ):
         """Evaluate a model: in-domain macro-F1/NLL/Brier, MMLU, efficiency -> one JSON record (OUT).
@@ -84,6 +85,9 @@ def register(app: typer.Typer) -> None:
         check_range("--max-new-tokens", max_new_tokens, min=1)
         check_threads(threads)
         check_out_file(out)
+        from taskdistill.models import resolve_device
+
+        resolve_device(device)  # one line, exit 2, before any work, when the machine lacks it
         if split is not None and not split.exists():
             raise InputError(split, "no such split file or dataset folder")
         torch.set_num_threads(threads)
@@ -91,7 +95,7 @@ def register(app: typer.Typer) -> None:
         rec = evaluate_model(model, split, task=task_spec, model_task=model_task, mmlu_n=n, scoring=scoring,
                              mode=mode, fmt=fmt, limit=limit,
                              seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                             mmlu_path=mmlu_path, efficiency=efficiency, progress=not quiet())
+                             mmlu_path=mmlu_path, efficiency=efficiency, progress=not quiet(), device=device)
         if out is not None:
             save_record(rec, out)
         t = Table(title=f"eval: {model}")

@@ -87,7 +87,8 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
                    model_task: Task | str | Path | None = None, mmlu_n: int | str = 1000, scoring: str = "cloze",
                    mode: str = "label", fmt: str | None = None, limit: int | None = None, seed: int = 0,
                    batch_size: int = 16, max_new_tokens: int = 64, mmlu_path=None, efficiency: bool = True,
-                   efficiency_n: int = 32, progress: bool = True, resume: bool = True, tokenizer=None) -> dict:
+                   efficiency_n: int = 32, progress: bool = True, resume: bool = True, tokenizer=None,
+                   device: str = "auto") -> dict:
     """Evaluate one model end to end and return its record (see module docstring).
 
     ``model_or_spec``: a spec for ``load_model`` (registry name, folder, ``tiny:<arch>``) or a model
@@ -95,7 +96,9 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
     ``test.parquet``; CSV and JSONL files load too); None skips in-domain. ``task`` / ``model_task``:
     see the module docstring (a derived ``task`` with another ``model_task`` is a transfer
     evaluation). ``mmlu_n``: questions (int), ``"all"``, or 0 to skip. ``fmt`` defaults to ``mode``
-    (a cot student is prompted in the cot format)."""
+    (a cot student is prompted in the cot format). ``device``: where a model loaded from ``model_or_spec``
+    runs (``models.resolve_device``: ``auto`` is the GPU when there is one); a model object stays where it is.
+    The record names the device."""
     from taskdistill.evaluate.general import evaluate_mmlu, load_items, resume_path, stratified_sample
     from taskdistill.evaluate.indomain import evaluate_indomain, read_split
 
@@ -104,7 +107,7 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
     if isinstance(model_or_spec, (str, Path)):
         from taskdistill.models import load_model
 
-        model, tok = load_model(model_or_spec, quiet=not progress)
+        model, tok = load_model(model_or_spec, quiet=not progress, device=device)
         spec = str(model_or_spec)
     else:
         model, tok = model_or_spec, tokenizer

@@ -142,12 +142,12 @@ def summarise(indomain: dict) -> dict[str, Any]:
 
 
 def score_transfer(model_dir: str | Path, split: str | Path, task, model_task, *, batch_size: int = 16,
-                   progress: bool = False) -> dict[str, Any]:
+                   progress: bool = False, device: str = "auto") -> dict[str, Any]:
     """Score the model in ``model_dir`` (answering in ``model_task``) on the file ``split`` labelled for
-    ``task``: the columns above plus the file's hash and the stderr method."""
+    ``task``: the columns above plus the file's hash and the stderr method. ``device``: where it runs."""
     from taskdistill.evaluate.record import evaluate_model
 
     rec = evaluate_model(model_dir, split, task=task, model_task=model_task, mmlu_n=0, efficiency=False,
-                         batch_size=batch_size, progress=progress)
+                         batch_size=batch_size, progress=progress, device=device)
     return {**summarise(rec["indomain"]), "split_hash": rec["split"]["hash"], "task": rec["task"]["name"],
             "model_task": rec["model_task"]["name"], "stderr_method": STDERR_METHOD}

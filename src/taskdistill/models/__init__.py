@@ -14,6 +14,8 @@ _WHERE = {
     "UnsupportedModelError": "arch",
     "check_supported": "arch",
     "CheckpointError": "load",
+    "DeviceError": "load",
+    "resolve_device": "load",
     "ModelLoadError": "load",
     "load_model": "load",
     "resolve_model_dir": "load",

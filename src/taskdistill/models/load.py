@@ -39,6 +39,40 @@ class ModelLoadError(TaskdistillError, FileNotFoundError):
     """The model spec points at nothing loadable; the message says what was tried."""
 
 
+class DeviceError(TaskdistillError, ValueError):
+    """A device was asked for that this machine (or this build of torch) does not have."""
+
+
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """The torch device a device setting names: ``auto`` (or None) is the first CUDA device when torch sees
+    one, else the CPU; ``cpu``; ``cuda`` or ``cuda:N``, which need that CUDA device (else ``DeviceError``,
+    one line saying what this machine has)."""
+    if isinstance(device, torch.device):
+        name = str(device)
+    else:
+        name = (device or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device {device!r}: not a device; use {DEVICE_CHOICES}") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise DeviceError(f"device {name!r}: not supported; use {DEVICE_CHOICES}")
+    if not torch.cuda.is_available():
+        raise DeviceError(f"device {name!r}: torch {torch.__version__} sees no CUDA device on this machine; use "
+                          "cpu or auto")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise DeviceError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                          f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    return dev
+
+
 class CheckpointError(ModelLoadError):
     """A checkpoint folder exists but is broken: invalid config.json, truncated or incomplete weights,
     a tensor of the wrong shape, missing tokenizer files, or a tokenizer that does not fit the model."""
@@ -334,6 +368,7 @@ def _check_tokenizer_fits(path: Path, model, tok) -> None:
 def load_model(spec: str | Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
                quiet: bool = False):
     """(model, tokenizer) in eval mode. ``spec``: registry name, checkpoint folder, or cached hub id.
+    ``device``: see ``resolve_device`` (``auto``: the GPU when there is one).
 
     Strict: raises ``CheckpointError`` (naming the file and tensor/field) for any checkpoint that would
     otherwise load with missing, unexpected or reshaped tensors, or with a tokenizer that does not fit."""
@@ -367,7 +402,7 @@ def load_model(spec: str | Path, dtype: torch.dtype = torch.float32, device: str
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     _check_tokenizer_fits(path, model, tok)
-    model.to(device)
+    model.to(resolve_device(device))
     model.eval()
     model.taskdistill_source = str(path)  # where it came from, for result records
     return model, tok

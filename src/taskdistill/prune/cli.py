@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         batch_size: O.BatchSize = None,
         seed: O.Seed = None,
         overwrite: O.Overwrite = False,
+        device: O.Device = O.DEVICE,
     ):
         """Prune a model to a fraction of the teacher's parameters and save a standard HF checkpoint."""
         import time
@@ -77,8 +78,12 @@ def register(app: typer.Typer) -> None:
         check_range("--batch-size", batch_size, min=1)
         check_range("--reference-params", reference_params, min=1)
         check_out_folder(out)
+        from taskdistill.models import resolve_device
+
+        resolve_device(device)
         _prune(model, target, out, calib, task_spec, strategy, axes, method, layer_score, reference_params,
-               non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0)
+               non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0,
+               device)
 
 
 def _teacher_hash(src: Path) -> str | None:
@@ -101,7 +106,7 @@ def _teacher_hash(src: Path) -> str | None:
 
 
 def _prune(model, target, out, calib, task_spec, strategy, axes, method, layer_score, reference_params,
-           non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0):
+           non_embedding, n_calib, general_fraction, max_length, batch_size, seed, overwrite, console, t0, device):
     import time
 
     from rich.table import Table
@@ -121,7 +126,7 @@ def _prune(model, target, out, calib, task_spec, strategy, axes, method, layer_s
     task = load_task(task_spec)
     refuse_existing()
     src = resolve_model_dir(model, quiet=quiet())
-    m, tok = load_model(model, quiet=quiet())
+    m, tok = load_model(model, quiet=quiet(), device=device)
     ref = reference_params
     if ref is None and (src / "prune_report.json").is_file():
         rep = load_report(src)

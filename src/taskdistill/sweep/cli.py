@@ -51,6 +51,7 @@ def sweep_run(
                                       "next to it (<folder>-2, -3, ...) instead of refusing.")] = False,
     stages: Annotated[str, typer.Option("--stages", hidden=True, help="Stage implementation module:Class "
                                         "(tests plug placeholders in here).")] = "taskdistill.sweep.stages:RealStages",
+    device: O.Device = O.DEVICE,
 ) -> None:
     """Run every cell of a sweep that is not done yet (a rerun resumes; finished stages are reused).
     OUT is the sweep folder (default runs/<name>)."""
@@ -71,7 +72,7 @@ def sweep_run(
         if sweep_dir != base:
             typer.echo(f"{base} holds another spec: using {sweep_dir}", err=True)
     counts = run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
-                       address=address, stages=stages, retry_failed=retry_failed, quiet=quiet())
+                       address=address, stages=stages, retry_failed=retry_failed, quiet=quiet(), device=device)
     from taskdistill.sweep.status import print_status
 
     if not quiet():

@@ -25,6 +25,7 @@ from taskdistill.progress import make_progress
 from taskdistill.sweep.dag import Cell, Node
 from taskdistill.sweep.runner import (
     DEFAULT_STAGES,
+    DEVICE_ENV,
     THREADS_ENV,
     load_stages,
     pending_cells,
@@ -60,9 +61,10 @@ def plan_workers(spec: SweepSpec, workers: int, memory_gb: float | None) -> int:
 
 
 def _cell_task(spec_json: dict[str, Any], sweep_dir: str, cell_id: str, stages_ref: str, home_dir: str,
-               threads: int) -> tuple[str, str]:
+               threads: int, device: str = "auto") -> tuple[str, str]:
     """Entry point of a worker process / Ray task: run one cell by id."""
     os.environ[ENV_HOME] = home_dir
+    os.environ[DEVICE_ENV] = device  # RealStages puts its models there
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Stages that use torch read this (RealStages calls torch.set_num_threads); importing torch here
@@ -81,7 +83,7 @@ EXECUTORS = ("local", "ray")
 
 
 def check_run(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = None, workers: int | None = None,
-              memory_gb: float | None = None, stages: str = DEFAULT_STAGES) -> None:
+              memory_gb: float | None = None, stages: str = DEFAULT_STAGES, device: str | None = None) -> None:
     """Everything a sweep run needs, checked before anything is written: the executor and its sizes,
     the sweep folder (it holds this spec or none) and, with the real stages, the teacher model."""
     from taskdistill.checks import check_range
@@ -93,6 +95,13 @@ def check_run(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
     check_range("--workers", workers, min=1)
     check_range("--memory-gb", memory_gb, min=0, min_open=True)
     check_folder(spec, sweep_dir)
+    if (executor or spec.execution.executor) == "local":  # on Ray the workers' machines decide
+        from taskdistill.models import DeviceError, resolve_device
+
+        try:
+            resolve_device(device or spec.execution.device)
+        except DeviceError as exc:
+            raise ConfigError(f"{'--device' if device else 'field execution.device'}: {exc}") from None
     if stages == DEFAULT_STAGES:
         from taskdistill.errors import TaskdistillError
         from taskdistill.models import resolve_model_dir
@@ -113,17 +122,34 @@ def failed_cells(sweep_dir: str | Path) -> list[tuple[str, str]]:
 
 def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = None, workers: int | None = None,
               memory_gb: float | None = None, address: str | None = None, stages: str = DEFAULT_STAGES,
-              retry_failed: bool = True, quiet: bool = False) -> dict[str, int]:
+              retry_failed: bool = True, quiet: bool = False, device: str | None = None) -> dict[str, int]:
     """Run every cell not done yet; return counts of done / skipped / failed cells in this call.
 
     Checks everything first (``check_run``) and holds the sweep folder's lock while it runs: a second
-    ``sweep run`` on the same folder is refused, naming this one."""
+    ``sweep run`` on the same folder is refused, naming this one. ``device`` overrides the spec's
+    ``execution.device`` (where the stages run their models; never part of a cache key)."""
+    check_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb, stages=stages,
+              device=device)
+    device = device or spec.execution.device
+    before = os.environ.get(DEVICE_ENV)
+    os.environ[DEVICE_ENV] = device  # this process's stages (shared nodes, transfer) and local workers read it
+    try:
+        return _locked_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
+                           address=address, stages=stages, retry_failed=retry_failed, quiet=quiet, device=device)
+    finally:
+        if before is None:
+            os.environ.pop(DEVICE_ENV, None)
+        else:
+            os.environ[DEVICE_ENV] = before
+
+
+def _locked_run(spec: SweepSpec, sweep_dir: str | Path, *, executor, workers, memory_gb, address, stages,
+                retry_failed, quiet, device) -> dict[str, int]:
     from taskdistill.cache import output_lock
 
-    check_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb, stages=stages)
     with output_lock(sweep_dir):
         counts = _run_sweep(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
-                            address=address, stages=stages, retry_failed=retry_failed, quiet=quiet)
+                            address=address, stages=stages, retry_failed=retry_failed, quiet=quiet, device=device)
         from taskdistill.sweep.transfer import run_transfer
 
         # every finished model on every transfer set (cached per model x file: only new pairs cost)
@@ -133,7 +159,7 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
 
 def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, workers: int | None,
                memory_gb: float | None, address: str | None, stages: str, retry_failed: bool,
-               quiet: bool) -> dict[str, int]:
+               quiet: bool, device: str = "auto") -> dict[str, int]:
     ex = spec.execution
     executor = executor or ex.executor
     workers = workers or ex.workers
@@ -174,7 +200,7 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
         return counts
 
     spec_json = spec.to_json()  # the workers rebuild the same nodes (and cell ids) from it
-    args = [(spec_json, str(sweep_dir), c.cell_id, stages, str(home()), ex.threads) for c in todo]
+    args = [(spec_json, str(sweep_dir), c.cell_id, stages, str(home()), ex.threads, device) for c in todo]
     if executor == "local":
         n = plan_workers(spec, workers, memory_gb)
         console.print(f"{n} local worker process(es) (asked {workers}, memory budget "

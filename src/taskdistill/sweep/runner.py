@@ -41,6 +41,7 @@ from taskdistill.task import BUILTIN
 DEFAULT_STAGES = "taskdistill.sweep.stages:RealStages"
 NODE_FILE = "node.json"
 THREADS_ENV = "TASKDISTILL_THREADS"  # torch threads per worker, set by the executors
+DEVICE_ENV = "TASKDISTILL_DEVICE"  # where the stages run their models (execution.device), set by the executors
 
 
 def nodes_root() -> Path:

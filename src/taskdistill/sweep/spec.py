@@ -178,6 +178,9 @@ class ExecutionSettings(StrictModel):
     memory_gb: float | None = Field(None, gt=0, description="memory budget for local workers (default: 80% of RAM)")
     ray_address: str | None = None
     threads: int = Field(2, ge=1, description="torch threads per worker")
+    device: str = Field("auto", description="where every stage runs its models: auto (the GPU when torch sees "
+                        "one, else the CPU), cpu, cuda or cuda:N; how cells run, not what they compute: not "
+                        "part of any cache key (each result row records its device)")
     keep_models: Literal["all", "needed"] = Field(
         "all", description="all: every pruned and distilled model stays in the node cache; needed: a finished "
         "cell deletes those no unfinished cell of the sweep uses (rows, transfer scores and timings stay; "

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from taskdistill.sweep.executors import QUIET_ENV  # noqa: F401  (re-exported for the main job)
-from taskdistill.sweep.runner import THREADS_ENV
+from taskdistill.sweep.runner import DEVICE_ENV, THREADS_ENV
 from taskdistill.task import DEFAULT_TASK, Task
 
 SPLITS = ("train", "validation", "test")
@@ -109,8 +109,10 @@ def _read_train(path: Path):
 class RealStages:
     """The stage functions ``taskdistill run`` / ``sweep run`` use."""
 
-    def __init__(self, quiet: bool | None = None):
+    def __init__(self, quiet: bool | None = None, device: str | None = None):
         self.quiet = bool(int(os.environ.get(QUIET_ENV, "0"))) if quiet is None else quiet
+        # where the models run (execution.device, handed to the workers by the executors); not in any key
+        self.device = device or os.environ.get(DEVICE_ENV) or "auto"
         threads = os.environ.get(THREADS_ENV)
         if threads:
             import torch
@@ -157,7 +159,8 @@ class RealStages:
         from taskdistill.teacher.prepare import prepare_teacher
 
         cfg = TeacherConfig.model_validate(params["prepare"])
-        path = prepare_teacher(params["base"], inputs["data"]["path"], cfg, task=task_of(inputs), quiet=self.quiet)
+        path = prepare_teacher(params["base"], inputs["data"]["path"], cfg, task=task_of(inputs), quiet=self.quiet,
+                               device=self.device)
         total, nonemb = param_counts(path)
         return {"path": str(path), "params": total, "params_nonemb": nonemb}
 
@@ -170,7 +173,7 @@ class RealStages:
         # from the teacher's training data by construction.
         path = annotate(inputs["teacher"]["path"], inputs["data"]["path"], k=params["k"],
                         formats=tuple(params["formats"]), task=task_of(inputs), quiet=self.quiet,
-                        allow_other_data=True, **options)
+                        allow_other_data=True, device=self.device, **options)
         return {"path": str(path)}
 
     # -- prune -----------------------------------------------------------------------------------
@@ -181,7 +184,7 @@ class RealStages:
         from taskdistill.prune.config import PruneOptions
 
         task = task_of(inputs)
-        model, tok = load_model(inputs["model"]["path"], quiet=self.quiet)
+        model, tok = load_model(inputs["model"]["path"], quiet=self.quiet, device=self.device)
         texts = calibration_texts(tok, task, Path(inputs["data"]["path"]) / "train.parquet", n=params["calib_n"])
         new, report = prune_model(model, tok, params["target"], calib_texts=texts, strategy=params["strategy"],
                                   method=params["method"], reference_params=inputs["teacher"]["params"],
@@ -216,7 +219,8 @@ class RealStages:
         cache = cache if cfg.needs_cache else None
         # ``work`` is stable per node (not the node's temporary folder), so the trainer's own
         # checkpoints let a killed distillation resume mid-run.
-        final = train(model, tok, examples, cfg, work, cache=cache, quiet=self.quiet, task=task_of(inputs))
+        final = train(model, tok, examples, cfg, work, cache=cache, quiet=self.quiet, task=task_of(inputs),
+                      device=self.device)
         shutil.move(str(final), str(out / "model"))
         for f in ("train_log.jsonl", "run.json"):
             if (work / f).is_file():
@@ -235,7 +239,7 @@ class RealStages:
         model_dir = inputs["model"]["path"]
         split = Path(inputs["data"]["path"]) / "test.parquet"
         record = evaluate_model(model_dir, split, task=task_of(inputs), progress=not self.quiet,
-                                **given(EvalConfig, params["eval"]))
+                                device=self.device, **given(EvalConfig, params["eval"]))
         (out / "record.json").write_text(json.dumps(record, indent=1, default=str))
         total, nonemb = param_counts(model_dir)
         return {"record": str(out / "record.json"), "params": total, "params_nonemb": nonemb}
@@ -252,5 +256,5 @@ class RealStages:
         task = Task.model_validate(params["task"]["definition"])
         model_task = Task.model_validate(params["model_task"]["definition"])
         return score_transfer(model_dir, params["path"], task, model_task, batch_size=params["batch_size"],
-                              progress=not self.quiet)
+                              progress=not self.quiet, device=self.device)
 

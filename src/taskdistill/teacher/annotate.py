@@ -299,7 +299,8 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, task: T
              formats: tuple[str, ...] = ("label", "cot"), backend: str = "local", policy: str = "keep",
              limit: int | None = None, quiet: bool = False, split: str = "train", max_length: int = 192,
              gen: GenerationConfig | None = None, batch_size: int = 16,
-             allow_other_data: bool = False, cot_limit: int | None = None, seed: int = 0) -> Path:
+             allow_other_data: bool = False, cot_limit: int | None = None, seed: int = 0,
+             device: str = "auto") -> Path:
     """Annotate ``split`` of ``dataset_dir`` with the teacher and return the annotations folder.
 
     ``task``: a Task, a built-in name or a task YAML; None = the task the teacher (or else the
@@ -311,6 +312,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, task: T
     ``cot_limit``: traces for a seeded random subset of N of those rows only (generation is the slow
     part on CPU: ~30 tokens/s), so the cot examples are a subset of the label examples.
     The settings are the fields of ``teacher.config.AnnotateOptions`` plus ``k`` and ``formats``.
+    ``device``: where the teacher runs (``models.resolve_device``); not part of the annotations' key.
     """
     from rich.console import Console
 
@@ -343,7 +345,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, task: T
     if t_dir is not None:
         from taskdistill.models import load_model
 
-        model, tok = load_model(t_dir, quiet=quiet)
+        model, tok = load_model(t_dir, quiet=quiet, device=device)
     timings: dict[str, float] = {}
     meta_extra: dict = {}
     with make_progress(quiet, info=False, console=console) as progress:

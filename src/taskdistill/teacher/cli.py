@@ -31,6 +31,7 @@ def prepare_cmd(
     eval_limit: O.EvalLimit = None,
     seed: O.Seed = None,
     out: O.Out = None,
+    device: O.Device = O.DEVICE,
 ):
     """Fine-tune the base model on the train split (label + cot formats) and report before/after F1.
 
@@ -48,12 +49,15 @@ def prepare_cmd(
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     check_out_folder(out)
+    from taskdistill.models import resolve_device
+
+    resolve_device(device)
     cfg = load_yaml(config, TeacherConfig) if config else TeacherConfig()
     overrides = {k: v for k, v in dict(steps=steps, batch_size=batch_size, lr=lr, method=O.value(method),
                                        eval_limit=eval_limit, seed=seed).items() if v is not None}
     cfg = validate(TeacherConfig, cfg.model_dump(exclude={"train"}) | cfg.train.model_dump() | overrides,
                    str(config) if config else "options")
-    path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task)
+    path = prepare_teacher(base, data, cfg, quiet=quiet(), out=out, task=task, device=device)
     summary = load_report(path)["summary"]
     typer.echo(json.dumps({"teacher": str(path), "summary": summary}, indent=2))
 
@@ -91,6 +95,7 @@ def annotate_cmd(
     allow_other_data: Annotated[bool, typer.Option(
         "--allow-other-data", help="Annotate a dataset other than the one the teacher was prepared on.")
     ] = False,
+    device: O.Device = O.DEVICE,
 ):
     """Teacher labels + probabilities, checked CoT traces and top-k logit caches for one dataset split."""
     import torch
@@ -111,10 +116,13 @@ def annotate_cmd(
         check_range(option, value, min=1)
     gen = validate(GenerationConfig, dict(max_new_tokens=max_new_tokens, batch_size=gen_batch_size,
                                           base_url=openai_base_url, model=openai_model), "options")
+    from taskdistill.models import resolve_device
+
+    resolve_device(device)
     path = annotate(teacher, data, task=task, k=k, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
                     backend=O.value(trace_backend), policy=O.value(policy), limit=limit, quiet=quiet(), split=split,
                     max_length=max_length, gen=gen, batch_size=batch_size,
-                    allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed)
+                    allow_other_data=allow_other_data, cot_limit=cot_limit, seed=seed, device=device)
     typer.echo(str(path))
 
 

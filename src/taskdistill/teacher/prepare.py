@@ -182,7 +182,7 @@ def _score_before(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig,
 
 
 def _train(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig, work: Path, console, quiet: bool,
-           timings: dict) -> tuple[Path, dict]:
+           timings: dict, device: str = "auto") -> tuple[Path, dict]:
     """Pass 3: fine-tune on the train split in both formats (``cfg.train``, supervision sft), with a
     held-out cross-entropy on a few validation rows; return (final checkpoint, examples per format)."""
     from taskdistill.distill.trainer import train
@@ -197,7 +197,7 @@ def _train(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig, work: 
     eval_examples = build_examples(tok, task, val, fmt="label", max_length=tc.max_length) if len(val) else None
     t0 = time.perf_counter()
     ckpt = Path(train(model, tok, examples, tc, work / "train", quiet=quiet, eval_examples=eval_examples,
-                      task=task))
+                      task=task, device=device))
     timings["train_s"] = round(time.perf_counter() - t0, 1)
     return ckpt, counts
 
@@ -230,14 +230,16 @@ def _write(final: Path, model, tok, report: dict, log: Path, task: Task) -> None
 
 def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path | None = None,
                     cfg: TeacherConfig | None = None, quiet: bool = False,
-                    out: str | Path | None = None, *, task: Task | str | Path | None = None) -> Path:
+                    out: str | Path | None = None, *, task: Task | str | Path | None = None,
+                    device: str = "auto") -> Path:
     """Fine-tune ``base`` on ``dataset_dir``'s train split for ``task`` and return the prepared
     checkpoint folder (cached: a second call with the same inputs returns at once). ``out`` puts the
     finished checkpoint there instead of the cache.
 
     ``task``: a Task, a built-in name or a task YAML; None = the task ``dataset_dir`` records, else
     finheadlines. ``dataset_dir`` None = the task's default dataset (finheadlines: the embedded
-    finheadlinemix-mini; a derived task: its parent's data relabelled)."""
+    finheadlinemix-mini; a derived task: its parent's data relabelled). ``device``: where the base is scored
+    and trained and the result scored (``models.resolve_device``); not part of the cache key."""
     import torch
     from rich.console import Console
 
@@ -253,7 +255,7 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
     final = Path(out).resolve() if out else stage_dir("teacher") / f"{_name(str(base))}-{key}"
     if _already_prepared(final, key, console):
         return final
-    model, tok = load_model(base_dir, quiet=quiet)  # a broken base fails here, before anything is written
+    model, tok = load_model(base_dir, quiet=quiet, device=device)  # a broken base fails here, before anything
     # One writer per --out folder (the cache folder is content-addressed: concurrent identical runs
     # each finish and the first rename wins, as before). Checked again once we hold the lock.
     with output_lock(final) if out else contextlib.nullcontext():
@@ -263,9 +265,9 @@ def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path
         timings: dict[str, float] = {}
         before = _score_before(model, tok, dataset_dir, task, cfg, base, (b_hash, d_hash), console, quiet,
                                timings)
-        ckpt, counts = _train(model, tok, dataset_dir, task, cfg, work, console, quiet, timings)
+        ckpt, counts = _train(model, tok, dataset_dir, task, cfg, work, console, quiet, timings, device)
         del model
-        model, tok = load_model(ckpt, quiet=quiet)
+        model, tok = load_model(ckpt, quiet=quiet, device=device)
         after = _score_after(model, tok, dataset_dir, task, cfg, work, console, quiet, timings)
         log = work / "train" / "train_log.jsonl"
         report = {
