@@ -424,7 +424,7 @@ def train(model, tokenizer, examples: Sequence[Example], cfg: DistillConfig, out
           cache: TopKCache | MixedCache | None = None, eval_examples: Sequence[Example] | None = None,
           eval_cache: TopKCache | None = None, quiet: bool = False,
           on_step: Callable[[int, dict], None] | None = None, task: Task | None = None,
-          device: str = "auto") -> Path:
+          device: str | None = "auto") -> Path:
     """Train ``model`` on ``examples`` per ``cfg``; return ``out_dir/final`` (a plain HF checkpoint).
 
     ``model`` is modified in place (LoRA adapters are merged back into it at the end). ``cache``

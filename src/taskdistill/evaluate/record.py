@@ -88,7 +88,7 @@ def evaluate_model(model_or_spec, split_path=None, *, task: Task | str | Path | 
                    mode: str = "label", fmt: str | None = None, limit: int | None = None, seed: int = 0,
                    batch_size: int = 16, max_new_tokens: int = 64, mmlu_path=None, efficiency: bool = True,
                    efficiency_n: int = 32, progress: bool = True, resume: bool = True, tokenizer=None,
-                   device: str = "auto") -> dict:
+                   device: str | None = "auto") -> dict:
     """Evaluate one model end to end and return its record (see module docstring).
 
     ``model_or_spec``: a spec for ``load_model`` (registry name, folder, ``tiny:<arch>``) or a model

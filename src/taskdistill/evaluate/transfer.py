@@ -142,7 +142,7 @@ def summarise(indomain: dict) -> dict[str, Any]:
 
 
 def score_transfer(model_dir: str | Path, split: str | Path, task, model_task, *, batch_size: int = 16,
-                   progress: bool = False, device: str = "auto") -> dict[str, Any]:
+                   progress: bool = False, device: str | None = "auto") -> dict[str, Any]:
     """Score the model in ``model_dir`` (answering in ``model_task``) on the file ``split`` labelled for
     ``task``: the columns above plus the file's hash and the stderr method. ``device``: where it runs."""
     from taskdistill.evaluate.record import evaluate_model

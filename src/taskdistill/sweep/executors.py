@@ -159,7 +159,7 @@ def _locked_run(spec: SweepSpec, sweep_dir: str | Path, *, executor, workers, me
 
 def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, workers: int | None,
                memory_gb: float | None, address: str | None, stages: str, retry_failed: bool,
-               quiet: bool, device: str = "auto") -> dict[str, int]:
+               quiet: bool, device: str | None = "auto") -> dict[str, int]:
     ex = spec.execution
     executor = executor or ex.executor
     workers = workers or ex.workers
@@ -180,7 +180,13 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     if not todo:
         console.print(f"sweep {spec.name}: all {total} cells done")
         return counts
-    console.print(f"sweep {spec.name}: {len(todo)} of {total} cells to run ({executor})")
+    where = executor
+    if executor == "local":
+        from taskdistill.models import resolve_device
+
+        where += f"; models on {resolve_device(device)}" + (f" (execution.device {device})" if device != str(
+            resolve_device(device)) else "")
+    console.print(f"sweep {spec.name}: {len(todo)} of {total} cells to run ({where})")
 
     if executor == "local" and workers == 1:
         store.set_meta("workers", 1)

@@ -300,7 +300,7 @@ def annotate(teacher_dir: str | Path | None, dataset_dir: str | Path, *, task: T
              limit: int | None = None, quiet: bool = False, split: str = "train", max_length: int = 192,
              gen: GenerationConfig | None = None, batch_size: int = 16,
              allow_other_data: bool = False, cot_limit: int | None = None, seed: int = 0,
-             device: str = "auto") -> Path:
+             device: str | None = "auto") -> Path:
     """Annotate ``split`` of ``dataset_dir`` with the teacher and return the annotations folder.
 
     ``task``: a Task, a built-in name or a task YAML; None = the task the teacher (or else the

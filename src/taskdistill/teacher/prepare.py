@@ -182,7 +182,7 @@ def _score_before(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig,
 
 
 def _train(model, tok, dataset_dir: Path, task: Task, cfg: TeacherConfig, work: Path, console, quiet: bool,
-           timings: dict, device: str = "auto") -> tuple[Path, dict]:
+           timings: dict, device: str | None = "auto") -> tuple[Path, dict]:
     """Pass 3: fine-tune on the train split in both formats (``cfg.train``, supervision sft), with a
     held-out cross-entropy on a few validation rows; return (final checkpoint, examples per format)."""
     from taskdistill.distill.trainer import train
@@ -231,7 +231,7 @@ def _write(final: Path, model, tok, report: dict, log: Path, task: Task) -> None
 def prepare_teacher(base: str = "smollm2-135m-instruct", dataset_dir: str | Path | None = None,
                     cfg: TeacherConfig | None = None, quiet: bool = False,
                     out: str | Path | None = None, *, task: Task | str | Path | None = None,
-                    device: str = "auto") -> Path:
+                    device: str | None = "auto") -> Path:
     """Fine-tune ``base`` on ``dataset_dir``'s train split for ``task`` and return the prepared
     checkpoint folder (cached: a second call with the same inputs returns at once). ``out`` puts the
     finished checkpoint there instead of the cache.
