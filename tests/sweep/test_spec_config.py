@@ -84,13 +84,14 @@ def test_configs_mirror_the_functions_they_feed():
     from taskdistill.teacher.config import BACKENDS, POLICIES
 
     fields = set(AnnotateOptions.model_fields) - {"gen"}
-    fixed = {"teacher_dir", "dataset_dir", "k", "formats", "quiet", "task", "allow_other_data", "gen"}
+    # device: where the stage runs (execution.device), never a setting of what it computes
+    fixed = {"teacher_dir", "dataset_dir", "k", "formats", "quiet", "task", "allow_other_data", "gen", "device"}
     assert set(inspect.signature(annotate).parameters) - fixed == fields
     assert _defaults(annotate, fields) == {n: AnnotateOptions.model_fields[n].default for n in fields}
     assert set(AnnotateOptions.model_fields["policy"].annotation.__args__) == set(POLICIES)
     assert set(AnnotateOptions.model_fields["backend"].annotation.__args__) == set(BACKENDS)
 
-    fixed = {"model_or_spec", "split_path", "progress", "tokenizer", "task"}
+    fixed = {"model_or_spec", "split_path", "progress", "tokenizer", "task", "device"}
     names = set(inspect.signature(evaluate_model).parameters) - fixed
     assert names == set(EvalConfig.model_fields)
     assert _defaults(evaluate_model, names) == {n: EvalConfig.model_fields[n].default for n in names}
