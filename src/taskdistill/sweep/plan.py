@@ -14,7 +14,6 @@ stage times once a sweep runs.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from taskdistill.sweep.dag import expand, unique_nodes
@@ -86,12 +85,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     """Stage counts (exact) and estimated seconds (cost model above) of a sweep, computing nothing."""
     cells = expand(spec)
     nodes = list(unique_nodes(cells).values())
-    by_stage = Counter(n.stage for n in nodes)
     prune_nodes = [n for n in nodes if n.stage == "prune"]
-    importance_states = {n.input("model").key for n in prune_nodes if n.params["method"] == "activation"}
-    counts = {"prepare": by_stage["teacher"], "annotate": by_stage["annotate"],
-              "importance": len(importance_states), "prune": by_stage["prune"],
-              "distill": by_stage["distill"], "eval": by_stage["evaluate"]}
 
     prep = spec.teacher.prepare.train
     prep_steps, prep_batch = prep.steps, prep.batch_size * prep.grad_accum
@@ -103,9 +97,10 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     def size(node) -> float:  # the node's model as a fraction of the teacher
         return float(node.params.get("target", 1.0))
 
-    importance_users: dict[str, list] = {}  # model state -> the prune nodes that score it
+    importance_users: dict[str, list] = {}  # activation-scored model state -> the prune nodes that score it
     for n in prune_nodes:
-        importance_users.setdefault(n.input("model").key, []).append(n)
+        if n.params["method"] == "activation":
+            importance_users.setdefault(n.input("model").key, []).append(n)
 
     def node_seconds(kind: str, n) -> float:
         if kind == "prepare":
@@ -127,8 +122,8 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     todo = to_compute([c.node for c in cells])
     by_kind: dict[str, list[tuple[object, bool]]] = {
         kind: [(n, n.key not in todo) for n in nodes if n.stage == stage] for kind, stage in stage_of.items()}
-    by_kind["importance"] = [(users[0], all(u.key not in todo for u in users)) for users in importance_users.values()
-                             if users[0].params["method"] == "activation"]
+    by_kind["importance"] = [(users[0], all(u.key not in todo for u in users)) for users in importance_users.values()]
+    counts = {k: len(by_kind[k]) for k in KINDS}
     seconds = {k: sum(node_seconds(k, n) for n, _ in v) for k, v in by_kind.items()}
     # what is left, priced at the seconds per unit of work the spec's own cached nodes took where there are
     # some (distillation and evaluation: the bulk; wall time = node seconds / workers), else the cost model
