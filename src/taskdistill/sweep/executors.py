@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -131,16 +132,23 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None = 
     check_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb, stages=stages,
               device=device)
     device = device or spec.execution.device
-    before = os.environ.get(DEVICE_ENV)
-    os.environ[DEVICE_ENV] = device  # this process's stages (shared nodes, transfer) and local workers read it
-    try:
+    with _env(DEVICE_ENV, device):  # this process's stages (shared nodes, transfer) and local workers read it
         return _locked_run(spec, sweep_dir, executor=executor, workers=workers, memory_gb=memory_gb,
                            address=address, stages=stages, retry_failed=retry_failed, quiet=quiet, device=device)
+
+
+@contextmanager
+def _env(name: str, value: str):
+    """``os.environ[name] = value`` for the block, then as it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
     finally:
         if before is None:
-            os.environ.pop(DEVICE_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[DEVICE_ENV] = before
+            os.environ[name] = before
 
 
 def _locked_run(spec: SweepSpec, sweep_dir: str | Path, *, executor, workers, memory_gb, address, stages,
@@ -184,8 +192,8 @@ def _run_sweep(spec: SweepSpec, sweep_dir: str | Path, *, executor: str | None, 
     if executor == "local":
         from taskdistill.models import resolve_device
 
-        where += f"; models on {resolve_device(device)}" + (f" (execution.device {device})" if device != str(
-            resolve_device(device)) else "")
+        resolved = str(resolve_device(device))
+        where += f"; models on {resolved}" + (f" (execution.device {device})" if device != resolved else "")
     console.print(f"sweep {spec.name}: {len(todo)} of {total} cells to run ({where})")
 
     if executor == "local" and workers == 1:
@@ -298,19 +306,14 @@ def run_shared_first(cells: list[Cell], store, stages: str, threads: int, consol
         return
     console.print(f"first the stages every cell needs ({', '.join(n.stage for n in todo)}), with {threads} "
                   "torch threads")
-    before = os.environ.get(THREADS_ENV)
-    os.environ[THREADS_ENV] = str(threads)
-    try:
-        runner = NodeRunner(load_stages(stages), store)
-        for node in todo:
-            runner.ensure(node)
-    except Exception as exc:  # noqa: BLE001  (the cells retry it and store the traceback)
-        console.print(f"[yellow]{type(exc).__name__}: {exc}[/] (the cells that need it will record the failure)")
-    finally:
-        if before is None:
-            os.environ.pop(THREADS_ENV, None)
-        else:
-            os.environ[THREADS_ENV] = before
+    with _env(THREADS_ENV, str(threads)):
+        try:
+            runner = NodeRunner(load_stages(stages), store)
+            for node in todo:
+                runner.ensure(node)
+        except Exception as exc:  # noqa: BLE001  (the cells retry it and store the traceback)
+            console.print(f"[yellow]{type(exc).__name__}: {exc}[/] (the cells that need it will record the "
+                          "failure)")
 
 
 def _run_ray(todo, args, address, workers, console, total, already, counts, store) -> dict[str, int]:
